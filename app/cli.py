@@ -1,0 +1,179 @@
+"""The `coach` command line. Errors become one line on stderr and a non-zero exit code."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from app.config import load_settings
+from app.corpus.models import DIFFICULTIES, TRACKS
+from app.errors import CoachError, UserInputError
+from app.services import Services, build_services
+from app.store.vectors import KINDS
+
+Handler = Callable[[argparse.Namespace, Services], int]
+
+
+def _print_json(data: object) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def cmd_ingest(args: argparse.Namespace, services: Services) -> int:
+    """Ingest the corpus (or given files and folders) into the store."""
+    from app.store.ingest import ingest
+
+    paths = [Path(p) for p in args.paths] or [services.settings.corpus_dir]
+    report = ingest(
+        services.store,
+        paths,
+        kind=args.kind,
+        warn=lambda msg: print(f"warning: {msg}", file=sys.stderr),
+        progress=sys.stderr.isatty(),
+    )
+    print(report.summary())
+    return 0
+
+
+def cmd_search(args: argparse.Namespace, services: Services) -> int:
+    """Semantic search over the store."""
+    query = args.query.strip()
+    if not query:
+        raise UserInputError("the search query is empty")
+    if services.store.count() == 0:
+        raise UserInputError("the store is empty: run `coach ingest` first")
+    hits = services.store.search(query, k=args.k, track=args.track, kind=args.kind)
+    if args.json:
+        _print_json([{"id": h.id, "score": h.score, "text": h.text, **h.metadata} for h in hits])
+        return 0
+    if not hits:
+        print("no results")
+    for rank, hit in enumerate(hits, 1):
+        meta = hit.metadata
+        label = meta.get("question_id") or meta.get("title") or hit.id
+        print(f"{rank}. [{hit.score:.3f}] {meta.get('kind')} {meta.get('track', '')} {label}")
+        print(f"   {hit.text.splitlines()[0][:160]}")
+        print(f"   source: {hit.source}")
+    return 0
+
+
+def cmd_corpus(args: argparse.Namespace, services: Services) -> int:
+    """Validate the corpus, or print counts by track and difficulty."""
+    from app.corpus.loader import check_corpus
+
+    if args.corpus_command == "check":
+        problems = check_corpus(services.settings.corpus_dir)
+        for line in problems:
+            print(line, file=sys.stderr)
+        if problems:
+            print(f"corpus check failed: {len(problems)} problems", file=sys.stderr)
+            return 1
+        bank = services.bank
+        print(f"corpus ok: {len(bank.questions)} questions, rubric {services.rubric.id}")
+        return 0
+    stats = services.bank.stats()
+    if args.json:
+        _print_json(stats)
+        return 0
+    print(f"{'track':<20}" + "".join(f"{d:>8}" for d in (*DIFFICULTIES, "total")))
+    for track, row in stats.items():
+        print(f"{track:<20}" + "".join(f"{row[d]:>8}" for d in (*DIFFICULTIES, "total")))
+    print(f"{'all':<20}{'':>24}{sum(r['total'] for r in stats.values()):>8}")
+    return 0
+
+
+def cmd_config(args: argparse.Namespace, services: Services) -> int:
+    """Show the settings in force (never the API key)."""
+    for key, value in services.settings.describe().items():
+        print(f"{key:<16} {value}")
+    return 0
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve_auth(host: str, insecure: bool) -> tuple[str, str] | None:
+    """Gradio auth from COACH_AUTH; required off loopback unless explicitly waived."""
+    raw = os.environ.get("COACH_AUTH", "").strip()
+    if raw:
+        user, sep, password = raw.partition(":")
+        if not sep or not user or not password:
+            raise UserInputError("COACH_AUTH must look like user:password")
+        return (user, password)
+    if not _is_loopback(host) and not insecure:
+        raise UserInputError(
+            f"serving on {host} exposes the app: set COACH_AUTH=user:pass or pass --insecure-no-auth"
+        )
+    return None
+
+
+def cmd_serve(args: argparse.Namespace, services: Services) -> int:
+    """Serve the Gradio app (never with a public share link)."""
+    auth = serve_auth(args.host, args.insecure_no_auth)
+    from app.ui.app import build_app, launch
+
+    launch(build_app(services), host=args.host, port=args.port, auth=auth)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="coach", description="MLE Interview Coach")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="ingest the corpus or your documents into the store")
+    p.add_argument("paths", nargs="*", help="files or folders (default: corpus/)")
+    p.add_argument("--kind", choices=["guide", "document"], help="kind for Markdown/text files")
+    p.set_defaults(handler=cmd_ingest)
+
+    p = sub.add_parser("search", help="semantic search over the store")
+    p.add_argument("query")
+    p.add_argument("--k", type=int, default=5)
+    p.add_argument("--track", choices=TRACKS)
+    p.add_argument("--kind", choices=KINDS)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_search)
+
+    p = sub.add_parser("corpus", help="check the corpus or print its statistics")
+    csub = p.add_subparsers(dest="corpus_command", required=True)
+    csub.add_parser("check", help="validate every corpus file")
+    stats = csub.add_parser("stats", help="counts by track and difficulty")
+    stats.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_corpus, json=False)
+
+    p = sub.add_parser("config", help="show the settings in force")
+    p.set_defaults(handler=cmd_config)
+
+    p = sub.add_parser("serve", help="serve the web app")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--insecure-no-auth", action="store_true", help="allow a non-loopback host without auth")
+    p.set_defaults(handler=cmd_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `coach` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        services = build_services(load_settings())
+        return int(args.handler(args, services))
+    except CoachError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

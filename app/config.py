@@ -1,0 +1,119 @@
+"""One typed settings object, read from the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from platformdirs import user_data_dir
+
+from app.errors import UserInputError
+
+EngineChoice = Literal["offline", "llm", "auto"]
+ENGINE_CHOICES: tuple[str, ...] = ("offline", "llm", "auto")
+DEFAULT_MODEL = "gpt-4o-mini"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, with defaults that work offline."""
+
+    data_dir: Path
+    corpus_dir: Path = PROJECT_ROOT / "corpus"
+    openai_api_key: str | None = field(default=None, repr=False)
+    openai_base_url: str | None = None
+    model: str = DEFAULT_MODEL
+    engine: EngineChoice = "auto"
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+    llm_timeout_s: float = 30.0
+    llm_max_retries: int = 2
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "coach.sqlite3"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+    @property
+    def tiktoken_cache_dir(self) -> Path:
+        return self.cache_dir / "tiktoken"
+
+    @property
+    def resolved_engine(self) -> Literal["offline", "llm"]:
+        """`auto` means llm when a key or a base URL is set, else offline."""
+        if self.engine != "auto":
+            return self.engine
+        return "llm" if (self.openai_api_key or self.openai_base_url) else "offline"
+
+    def describe(self) -> dict[str, str]:
+        """Settings fit to print: the API key is only ever shown as set or not set."""
+        return {
+            "data_dir": str(self.data_dir),
+            "corpus_dir": str(self.corpus_dir),
+            "engine": f"{self.engine} -> {self.resolved_engine}",
+            "model": self.model,
+            "openai_base_url": self.openai_base_url or "(OpenAI default)",
+            "openai_api_key": "set" if self.openai_api_key else "not set",
+            "chroma": (
+                f"server {self.chroma_host}:{self.chroma_port}"
+                if self.chroma_host
+                else f"local {self.chroma_dir}"
+            ),
+        }
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise UserInputError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise UserInputError(f"{name} must be a number, got {raw!r}") from None
+
+
+def _engine(raw: str) -> EngineChoice:
+    value = raw.strip().lower() or "auto"
+    if value not in ENGINE_CHOICES:
+        raise UserInputError(f"COACH_ENGINE must be one of offline, llm, auto; got {raw!r}")
+    return value  # type: ignore[return-value]
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the environment (os.environ by default)."""
+    env = os.environ if env is None else env
+    data_dir = env.get("COACH_DATA_DIR", "").strip() or user_data_dir("mle-interview-coach")
+    corpus_dir = env.get("COACH_CORPUS_DIR", "").strip()
+    return Settings(
+        data_dir=Path(data_dir).expanduser(),
+        corpus_dir=Path(corpus_dir) if corpus_dir else PROJECT_ROOT / "corpus",
+        openai_api_key=env.get("OPENAI_API_KEY", "").strip() or None,
+        openai_base_url=env.get("OPENAI_BASE_URL", "").strip() or None,
+        model=env.get("COACH_MODEL", "").strip() or DEFAULT_MODEL,
+        engine=_engine(env.get("COACH_ENGINE", "")),
+        chroma_host=env.get("CHROMA_HOST", "").strip() or None,
+        chroma_port=_int(env, "CHROMA_PORT", 8000),
+        llm_timeout_s=_float(env, "COACH_LLM_TIMEOUT", 30.0),
+        llm_max_retries=_int(env, "COACH_LLM_MAX_RETRIES", 2),
+    )

@@ -1,0 +1,1 @@
+"""The corpus layer: typed question bank, rubric and guides, loaded from `corpus/`."""

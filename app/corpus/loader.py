@@ -1,0 +1,165 @@
+"""Loads and validates the corpus on disk; every error names the file and the item."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from app.corpus.models import DIFFICULTIES, TRACKS, Question, QuestionFile, Rubric
+from app.errors import CorpusError, NotFoundError
+
+RUBRIC_FILE = Path("rubrics") / "communication.yaml"
+
+
+@dataclass(frozen=True)
+class Guide:
+    """A short Markdown guide from `corpus/guides/`."""
+
+    id: str
+    title: str
+    text: str
+    path: Path
+
+
+@dataclass
+class QuestionBank:
+    """All questions, by id, with the file each came from."""
+
+    questions: dict[str, Question] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)
+
+    def get(self, question_id: str) -> Question:
+        """The question with this id, or a NotFoundError naming it."""
+        try:
+            return self.questions[question_id]
+        except KeyError:
+            raise NotFoundError(f"no question with id {question_id!r} in the bank") from None
+
+    def by_track(self, track: str) -> list[Question]:
+        return [q for q in self.questions.values() if q.track == track]
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        """Counts by track and difficulty, every track and difficulty present."""
+        counts = Counter((q.track, q.difficulty) for q in self.questions.values())
+        table = {t: {d: counts[(t, d)] for d in DIFFICULTIES} for t in TRACKS}
+        for row in table.values():
+            row["total"] = sum(row.values())
+        return table
+
+
+def read_yaml(path: Path) -> Any:
+    """Parsed YAML, or a CorpusError naming the file and the line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise CorpusError(f"{path}: not UTF-8 text") from None
+    except OSError as err:
+        raise CorpusError(f"{path}: cannot read ({err.strerror})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or "malformed YAML"
+        raise CorpusError(f"{path}:{where}: malformed YAML ({problem})") from None
+
+
+def _item_name(data: Any, loc: tuple[Any, ...]) -> str:
+    """'question msd-feed / talking_points[2].follow_up' from a pydantic error location."""
+    parts: list[str] = []
+    node = data
+    for key in loc:
+        if isinstance(key, int):
+            item = node[key] if isinstance(node, list) and key < len(node) else None
+            ident = item.get("id") if isinstance(item, dict) else None
+            parts.append(f"[{ident or key}]")
+            node = item
+        else:
+            parts.append(f".{key}" if parts else str(key))
+            node = node.get(key) if isinstance(node, dict) else None
+    return "".join(parts) or "(top level)"
+
+
+def _explain(path: Path, data: Any, err: ValidationError) -> CorpusError:
+    lines = [
+        f"{path}: {_item_name(data, tuple(e['loc']))}: {e['msg']}" for e in err.errors()[:10]
+    ]
+    more = len(err.errors()) - 10
+    if more > 0:
+        lines.append(f"{path}: ... and {more} more problems")
+    return CorpusError("\n".join(lines))
+
+
+def load_question_file(path: Path) -> QuestionFile:
+    """One validated question file."""
+    data = read_yaml(path)
+    try:
+        return QuestionFile.model_validate(data)
+    except ValidationError as err:
+        raise _explain(path, data, err) from None
+
+
+def load_rubric(corpus_dir: Path) -> Rubric:
+    """The communication rubric of a corpus folder."""
+    return load_rubric_file(corpus_dir / RUBRIC_FILE)
+
+
+def load_rubric_file(path: Path) -> Rubric:
+    """One validated rubric file."""
+    data = read_yaml(path)
+    try:
+        return Rubric.model_validate(data)
+    except ValidationError as err:
+        raise _explain(path, data, err) from None
+
+
+def load_bank(corpus_dir: Path) -> QuestionBank:
+    """Every `questions/*.yaml`, ids unique across the bank."""
+    bank = QuestionBank()
+    problems: list[str] = []
+    files = sorted((corpus_dir / "questions").glob("*.yaml"))
+    if not files:
+        raise CorpusError(f"{corpus_dir / 'questions'}: no question files found")
+    for path in files:
+        try:
+            qfile = load_question_file(path)
+        except CorpusError as err:
+            problems.append(str(err))
+            continue
+        for q in qfile.questions:
+            if q.id in bank.questions:
+                problems.append(f"{path}: [{q.id}]: id already used in {bank.files[q.id]}")
+                continue
+            bank.questions[q.id] = q
+            bank.files[q.id] = path
+    if problems:
+        raise CorpusError("\n".join(problems))
+    return bank
+
+
+def load_guides(corpus_dir: Path) -> list[Guide]:
+    """Guides in `guides/*.md`, titled by their first H1."""
+    guides = []
+    for path in sorted((corpus_dir / "guides").glob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        title = next(
+            (line[2:].strip() for line in text.splitlines() if line.startswith("# ")), path.stem
+        )
+        guides.append(Guide(id=path.stem, title=title, text=text, path=path))
+    return guides
+
+
+def check_corpus(corpus_dir: Path) -> list[str]:
+    """Every problem in the corpus, one line each (empty when all is valid)."""
+    problems: list[str] = []
+    for loader in (load_bank, load_rubric, load_guides):
+        try:
+            loader(corpus_dir)
+        except CorpusError as err:
+            problems.extend(str(err).splitlines())
+    return problems

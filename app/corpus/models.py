@@ -1,0 +1,216 @@
+"""Typed models of the corpus: questions, talking points, the communication rubric."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+TRACKS: tuple[str, ...] = (
+    "ml_system_design",
+    "ml_theory",
+    "data_coding",
+    "coding_algorithms",
+    "mlops_production",
+    "career_narrative",
+)
+Track = Literal[
+    "ml_system_design",
+    "ml_theory",
+    "data_coding",
+    "coding_algorithms",
+    "mlops_production",
+    "career_narrative",
+]
+Difficulty = Literal["easy", "medium", "hard"]
+DIFFICULTIES: tuple[str, ...] = ("easy", "medium", "hard")
+CODING_TRACKS = frozenset({"data_coding", "coding_algorithms"})
+SLUG = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
+SEED_NAME = re.compile(r"^\d{3}_[0-9a-f]{16}\.txt$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def _nonblank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+class TalkingPoint(Strict):
+    """Something a complete answer covers, and what to ask when it is missing."""
+
+    id: str
+    point: str = Field(min_length=10)
+    follow_up: str = Field(min_length=10)
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG.match(value):
+            raise ValueError(f"talking point id {value!r} is not a lowercase slug")
+        return value
+
+    @field_validator("follow_up")
+    @classmethod
+    def _is_question(cls, value: str) -> str:
+        if not value.rstrip().endswith("?"):
+            raise ValueError("a follow-up must be a question ending with '?'")
+        return value
+
+
+class StrongAnswer(Strict):
+    """Outline of a strong answer: a one-sentence summary first, the business value stated."""
+
+    summary: str = Field(min_length=20)
+    outline: list[str] = Field(min_length=3)
+    business_value: str = Field(min_length=20)
+
+    @field_validator("summary")
+    @classmethod
+    def _one_sentence(cls, value: str) -> str:
+        body = value.rstrip().rstrip(".!?")
+        if re.search(r"[.!?]\s+[A-Z]", body):
+            raise ValueError("summary must be a single sentence")
+        return value
+
+    def as_text(self) -> str:
+        """The outline as prose: summary, steps, business value."""
+        steps = "\n".join(f"- {step}" for step in self.outline)
+        return f"{self.summary}\n{steps}\nBusiness value: {self.business_value}"
+
+
+class Example(Strict):
+    input: str
+    output: str
+
+
+class Question(Strict):
+    """One interview question with the guidance an interviewer holds."""
+
+    id: str
+    track: Track
+    difficulty: Difficulty
+    question: str = Field(min_length=15)
+    talking_points: list[TalkingPoint] = Field(min_length=4)
+    red_flags: list[str] = Field(min_length=2)
+    strong_answer: StrongAnswer
+    sources: list[str] = Field(default_factory=list)
+    complexity: str | None = None
+    edge_cases: list[str] | None = None
+    examples: list[Example] | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG.match(value):
+            raise ValueError(f"question id {value!r} is not a lowercase slug")
+        return value
+
+    @field_validator("sources")
+    @classmethod
+    def _seed_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not SEED_NAME.match(name):
+                raise ValueError(f"source {name!r} is not a seed file name like 001_<hex>.txt")
+        return value
+
+    @model_validator(mode="after")
+    def _coding_extras(self) -> Question:
+        ids = [tp.id for tp in self.talking_points]
+        if len(ids) != len(set(ids)):
+            raise ValueError("talking point ids repeat within the question")
+        if self.track in CODING_TRACKS:
+            missing = [
+                name
+                for name in ("complexity", "edge_cases", "examples")
+                if not getattr(self, name)
+            ]
+            if missing:
+                raise ValueError(f"coding question lacks {', '.join(missing)}")
+            if len(self.edge_cases or []) < 2 or len(self.examples or []) < 2:
+                raise ValueError("coding question needs >= 2 edge_cases and >= 2 examples")
+        return self
+
+    def talking_point(self, point_id: str) -> TalkingPoint | None:
+        """The talking point with this id, if the question has it."""
+        return next((tp for tp in self.talking_points if tp.id == point_id), None)
+
+
+class QuestionFile(Strict):
+    """One `corpus/questions/<track>.yaml` file."""
+
+    version: str
+    track: Track
+    questions: list[Question] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _same_track(self) -> QuestionFile:
+        for q in self.questions:
+            if q.track != self.track:
+                raise ValueError(f"question {q.id} has track {q.track}, file is {self.track}")
+        return self
+
+
+class Anchors(Strict):
+    one: str = Field(alias="1", min_length=10)
+    three: str = Field(alias="3", min_length=10)
+    five: str = Field(alias="5", min_length=10)
+
+
+class ExampleAnswers(Strict):
+    question: str = Field(min_length=10)
+    weak: str = Field(min_length=20)
+    strong: str = Field(min_length=40)
+
+
+DimensionId = Literal["step_back", "business_value", "clarity", "technical_coverage", "tradeoffs"]
+DIMENSIONS: tuple[str, ...] = (
+    "step_back",
+    "business_value",
+    "clarity",
+    "technical_coverage",
+    "tradeoffs",
+)
+
+
+class Dimension(Strict):
+    """One communication dimension with its 1/3/5 anchors."""
+
+    id: DimensionId
+    name: str
+    definition: str = Field(min_length=20)
+    anchors: Anchors
+    cues: list[str] = Field(min_length=3)
+    examples: ExampleAnswers
+    drill: str = Field(min_length=20)
+
+
+class Rubric(Strict):
+    """The communication rubric, with a versioned id."""
+
+    id: str
+    version: int = Field(ge=1)
+    title: str
+    dimensions: list[Dimension] = Field(min_length=5)
+
+    @field_validator("id")
+    @classmethod
+    def _versioned(cls, value: str) -> str:
+        if not re.match(r"^[a-z_.]+\.v\d+$", value):
+            raise ValueError(f"rubric id {value!r} must end with .vN")
+        return value
+
+    @model_validator(mode="after")
+    def _all_dimensions(self) -> Rubric:
+        ids = [d.id for d in self.dimensions]
+        if sorted(ids) != sorted(DIMENSIONS):
+            raise ValueError(f"rubric must define each of {', '.join(DIMENSIONS)} once")
+        return self
+
+    def dimension(self, dim_id: str) -> Dimension:
+        """The dimension with this id."""
+        return next(d for d in self.dimensions if d.id == dim_id)

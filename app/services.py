@@ -1,0 +1,48 @@
+"""Wiring: builds the objects the CLI and the UI use, from one Settings object."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from app.config import Settings, load_settings
+from app.corpus.loader import QuestionBank, load_bank, load_rubric
+from app.corpus.models import Rubric
+from app.store.vectors import CorpusStore
+from app.tokens import use_cache
+
+
+def prepare_offline_environment(settings: Settings) -> None:
+    """Nothing phones home: analytics and telemetry off, tiktoken tables local."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    use_cache(settings.tiktoken_cache_dir)
+
+
+@dataclass
+class Services:
+    """Lazily built services: a command pays only for what it uses."""
+
+    settings: Settings = field(default_factory=load_settings)
+
+    @cached_property
+    def store(self) -> CorpusStore:
+        return CorpusStore.open(self.settings)
+
+    @cached_property
+    def bank(self) -> QuestionBank:
+        return load_bank(self.settings.corpus_dir)
+
+    @cached_property
+    def rubric(self) -> Rubric:
+        return load_rubric(self.settings.corpus_dir)
+
+
+def build_services(settings: Settings | None = None) -> Services:
+    """Services over settings (from the environment by default), environment prepared."""
+    services = Services(settings or load_settings())
+    prepare_offline_environment(services.settings)
+    return services

@@ -1,0 +1,1 @@
+"""The store layer: offline embeddings, the Chroma collection, ingest of the corpus."""

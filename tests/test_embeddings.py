@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.errors import IntegrityError
+from app.store import embeddings
+from app.store.embeddings import DIMENSION, MODEL_ID, CoachEmbeddingFunction, LangChainEmbeddings, embed
+
+
+def test_vectors_are_unit_length_384d() -> None:
+    vectors = embed(["feature store for a ranking model", "bias and variance"])
+    assert vectors.shape == (2, DIMENSION)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+
+
+def test_paraphrase_is_closer_than_unrelated_text() -> None:
+    a, b, c = embed(
+        [
+            "How would you design the ranking of a social news feed?",
+            "Build a system that orders posts in a user's feed.",
+            "Explain L2 regularisation in linear regression.",
+        ]
+    )
+    assert float(a @ b) > float(a @ c) + 0.2
+
+
+def test_padding_to_longest_input_does_not_change_a_vector() -> None:
+    short = "precision and recall"
+    alone = embed([short])[0]
+    batched = embed([short, "a much longer text " * 30])[0]
+    assert float(alone @ batched) > 0.999
+
+
+def test_empty_text_still_embeds() -> None:
+    assert embed([""]).shape == (1, DIMENSION)
+    assert embed([]).shape == (0, DIMENSION)
+
+
+def test_chroma_function_config_round_trip() -> None:
+    fn = CoachEmbeddingFunction()
+    assert fn.get_config() == {"model_id": MODEL_ID}
+    assert isinstance(CoachEmbeddingFunction.build_from_config(fn.get_config()), CoachEmbeddingFunction)
+    with pytest.raises(IntegrityError):
+        CoachEmbeddingFunction.build_from_config({"model_id": "other-model"})
+    assert len(fn(["hello"])[0]) == DIMENSION
+
+
+def test_langchain_interface_matches_chroma_function() -> None:
+    lc = LangChainEmbeddings()
+    q = lc.embed_query("model monitoring")
+    docs = lc.embed_documents(["model monitoring"])
+    assert len(q) == DIMENSION and np.allclose(q, docs[0], atol=1e-5)
+
+
+def test_model_checksum_is_enforced(tmp_path: Path) -> None:
+    fake = tmp_path / "model.onnx"
+    fake.write_bytes(b"not a model")
+    with pytest.raises(IntegrityError, match="sha256"):
+        embeddings._check_sha256(fake, embeddings.MODEL_SHA256)
+
+
+def test_collection_reopens_in_a_new_process(tmp_path: Path) -> None:
+    """Vectors written here are queried by a fresh interpreter that rebuilds the function."""
+    from app.config import Settings
+    from app.store.vectors import Chunk, CorpusStore
+
+    settings = Settings(data_dir=tmp_path)
+    store = CorpusStore.open(settings)
+    store.upsert(
+        [
+            Chunk("a", "Design a recommendation system for videos.", {"source": "x", "kind": "question"}),
+            Chunk("b", "Explain gradient descent.", {"source": "x", "kind": "question"}),
+        ]
+    )
+    code = (
+        "import chromadb, sys\n"
+        "from chromadb.config import Settings\n"
+        "import app.store.embeddings  # registers the function\n"
+        "from app.store.vectors import collection_name\n"
+        f"client = chromadb.PersistentClient(path={str(settings.chroma_dir)!r}, "
+        "settings=Settings(anonymized_telemetry=False))\n"
+        "col = client.get_collection(collection_name())\n"
+        "print(col.metadata['embedding_model'])\n"
+        "print(col.query(query_texts=['suggest videos to watch'], n_results=1)['ids'][0][0])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [MODEL_ID, "a"]
