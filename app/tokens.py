@@ -74,10 +74,18 @@ def encoding(name: str = "cl100k_base") -> tiktoken.Encoding:
 def encoding_name_for_model(model: str) -> str:
     """o200k_base for the gpt-4o / o-series family, cl100k_base otherwise."""
     lowered = model.lower()
-    return "o200k_base" if lowered.startswith(("gpt-4o", "gpt-4.1", "gpt-5", "o1", "o3", "o4")) else "cl100k_base"
+    return (
+        "o200k_base"
+        if lowered.startswith(("gpt-4o", "gpt-4.1", "gpt-5", "o1", "o3", "o4"))
+        else "cl100k_base"
+    )
 
 
 def count_tokens(text: str, model_or_encoding: str = "cl100k_base") -> int:
     """Number of tokens in text for a model name or an encoding name."""
-    name = model_or_encoding if model_or_encoding in _TABLES else encoding_name_for_model(model_or_encoding)
+    name = (
+        model_or_encoding
+        if model_or_encoding in _TABLES
+        else encoding_name_for_model(model_or_encoding)
+    )
     return len(encoding(name).encode(text, disallowed_special=()))

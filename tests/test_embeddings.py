@@ -9,7 +9,13 @@ import pytest
 
 from app.errors import IntegrityError
 from app.store import embeddings
-from app.store.embeddings import DIMENSION, MODEL_ID, CoachEmbeddingFunction, LangChainEmbeddings, embed
+from app.store.embeddings import (
+    DIMENSION,
+    MODEL_ID,
+    CoachEmbeddingFunction,
+    LangChainEmbeddings,
+    embed,
+)
 
 
 def test_vectors_are_unit_length_384d() -> None:
@@ -44,7 +50,9 @@ def test_empty_text_still_embeds() -> None:
 def test_chroma_function_config_round_trip() -> None:
     fn = CoachEmbeddingFunction()
     assert fn.get_config() == {"model_id": MODEL_ID}
-    assert isinstance(CoachEmbeddingFunction.build_from_config(fn.get_config()), CoachEmbeddingFunction)
+    assert isinstance(
+        CoachEmbeddingFunction.build_from_config(fn.get_config()), CoachEmbeddingFunction
+    )
     with pytest.raises(IntegrityError):
         CoachEmbeddingFunction.build_from_config({"model_id": "other-model"})
     assert len(fn(["hello"])[0]) == DIMENSION
@@ -73,7 +81,11 @@ def test_collection_reopens_in_a_new_process(tmp_path: Path) -> None:
     store = CorpusStore.open(settings)
     store.upsert(
         [
-            Chunk("a", "Design a recommendation system for videos.", {"source": "x", "kind": "question"}),
+            Chunk(
+                "a",
+                "Design a recommendation system for videos.",
+                {"source": "x", "kind": "question"},
+            ),
             Chunk("b", "Explain gradient descent.", {"source": "x", "kind": "question"}),
         ]
     )

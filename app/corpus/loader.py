@@ -45,7 +45,9 @@ class QuestionBank:
 
     def stats(self) -> dict[str, dict[str, int]]:
         """Counts by track and difficulty, every track and difficulty present."""
-        counts = Counter((q.track, q.difficulty) for q in self.questions.values())
+        counts: Counter[tuple[str, str]] = Counter(
+            (q.track, q.difficulty) for q in self.questions.values()
+        )
         table = {t: {d: counts[(t, d)] for d in DIFFICULTIES} for t in TRACKS}
         for row in table.values():
             row["total"] = sum(row.values())
@@ -86,9 +88,7 @@ def _item_name(data: Any, loc: tuple[Any, ...]) -> str:
 
 
 def _explain(path: Path, data: Any, err: ValidationError) -> CorpusError:
-    lines = [
-        f"{path}: {_item_name(data, tuple(e['loc']))}: {e['msg']}" for e in err.errors()[:10]
-    ]
+    lines = [f"{path}: {_item_name(data, tuple(e['loc']))}: {e['msg']}" for e in err.errors()[:10]]
     more = len(err.errors()) - 10
     if more > 0:
         lines.append(f"{path}: ... and {more} more problems")

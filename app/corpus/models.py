@@ -125,9 +125,7 @@ class Question(Strict):
             raise ValueError("talking point ids repeat within the question")
         if self.track in CODING_TRACKS:
             missing = [
-                name
-                for name in ("complexity", "edge_cases", "examples")
-                if not getattr(self, name)
+                name for name in ("complexity", "edge_cases", "examples") if not getattr(self, name)
             ]
             if missing:
                 raise ValueError(f"coding question lacks {', '.join(missing)}")

@@ -88,7 +88,9 @@ class MiniLM:
         """Unit-length 384-d vectors, one row per text."""
         if not texts:
             return np.zeros((0, DIMENSION), dtype=np.float32)
-        rows = [self._encode_batch(texts[i : i + BATCH_SIZE]) for i in range(0, len(texts), BATCH_SIZE)]
+        rows = [
+            self._encode_batch(texts[i : i + BATCH_SIZE]) for i in range(0, len(texts), BATCH_SIZE)
+        ]
         return np.vstack(rows)
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
@@ -134,7 +136,9 @@ class CoachEmbeddingFunction(EmbeddingFunction[Documents]):
     @staticmethod
     def build_from_config(config: dict[str, Any]) -> CoachEmbeddingFunction:
         if config.get("model_id") != MODEL_ID:
-            raise IntegrityError(f"collection was embedded with {config.get('model_id')}, not {MODEL_ID}")
+            raise IntegrityError(
+                f"collection was embedded with {config.get('model_id')}, not {MODEL_ID}"
+            )
         return CoachEmbeddingFunction()
 
     def get_config(self) -> dict[str, Any]:

@@ -23,7 +23,9 @@ def _engine_badge(services: Services) -> str:
     engine = services.settings.resolved_engine
     if engine == "offline":
         return "**Engine:** offline (built-in, no API key needed)"
-    return f"**Engine:** LLM `{services.settings.model}` (falls back to offline, visibly, on failure)"
+    return (
+        f"**Engine:** LLM `{services.settings.model}` (falls back to offline, visibly, on failure)"
+    )
 
 
 def _guarded(fn: Any) -> Any:
@@ -54,9 +56,14 @@ def _bank_tab(services: Services) -> None:
             b_track = gr.Dropdown([bank.ANY, *TRACKS], value=bank.ANY, label="Track")
             b_diff = gr.Dropdown([bank.ANY, *DIFFICULTIES], value=bank.ANY, label="Difficulty")
         listing = gr.Dataframe(
-            headers=["id", "track", "difficulty", "question"], type="array", interactive=False, wrap=True
+            headers=["id", "track", "difficulty", "question"],
+            type="array",
+            interactive=False,
+            wrap=True,
         )
-    picked = gr.Textbox(label="Question id", placeholder="click a row, or type an id", elem_id="bank-pick")
+    picked = gr.Textbox(
+        label="Question id", placeholder="click a row, or type an id", elem_id="bank-pick"
+    )
     detail = gr.Markdown(elem_id="bank-detail")
 
     def do_search(q: str, t: str, kd: str, n: float) -> tuple[list[list[object]], str]:
@@ -74,20 +81,27 @@ def _bank_tab(services: Services) -> None:
 
     search_inputs = [query, track, kind, k]
     search_btn.click(_guarded(do_search), search_inputs, [results, status], api_name="search")
-    query.submit(_guarded(do_search), search_inputs, [results, status], api_name=False)
+    query.submit(_guarded(do_search), search_inputs, [results, status], api_visibility="private")
     for control in (b_track, b_diff):
         control.change(
-            lambda t, d: bank.list_questions(services, t, d), [b_track, b_diff], listing, api_name=False
+            lambda t, d: bank.list_questions(services, t, d),
+            [b_track, b_diff],
+            listing,
+            api_visibility="private",
         )
-    results.select(pick, results, picked, api_name=False)
-    listing.select(pick_listing, listing, picked, api_name=False)
-    picked.change(lambda qid: bank.show_question(services, qid), picked, detail, api_name=False)
+    results.select(pick, results, picked, api_visibility="private")
+    listing.select(pick_listing, listing, picked, api_visibility="private")
+    picked.change(
+        lambda qid: bank.show_question(services, qid), picked, detail, api_visibility="private"
+    )
 
 
 def build_app(services: Services) -> gr.Blocks:
     """The whole app; handlers close over services."""
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
-        gr.Markdown(f"# {TITLE}\nPractise MLE interviews: question bank, feedback, mock interviews.")
+        gr.Markdown(
+            f"# {TITLE}\nPractise MLE interviews: question bank, feedback, mock interviews."
+        )
         gr.Markdown(_engine_badge(services), elem_id="engine-badge")
         with gr.Tab("Question bank"):
             _bank_tab(services)

@@ -83,4 +83,5 @@ def show_question(services: Services, question_id: str) -> str:
     try:
         return render_question(services.bank.get(question_id))
     except NotFoundError:
-        return f"`{html.escape(question_id)}` is not a bank question (it may be a guide or a document)."
+        shown = html.escape(question_id)
+        return f"`{shown}` is not a bank question (it may be a guide or a document)."

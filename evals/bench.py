@@ -1,0 +1,230 @@
+"""`make bench`: measures the figures in docs/PERFORMANCE.md on this machine, in one run."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from app.config import PROJECT_ROOT, Settings
+from app.services import Services, prepare_offline_environment
+from app.store.embeddings import model_files
+from app.store.ingest import ingest
+
+DOC = PROJECT_ROOT / "docs" / "PERFORMANCE.md"
+REPORT = PROJECT_ROOT / "evals" / "reports" / "bench.json"
+RETRIEVAL = PROJECT_ROOT / "evals" / "data" / "retrieval.v1.jsonl"
+QUERIES = [
+    "design a feed ranking system",
+    "how would you detect payment fraud",
+    "regularisation to stop overfitting",
+    "tell me about switching careers into ML",
+    "monitor a model for drift in production",
+    "dot product of sparse vectors",
+    "explain precision and recall to an executive",
+    "serve a model behind a REST API",
+    "cold start for new users",
+    "LRU cache implementation",
+]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> list[float]:
+    """Milliseconds per call, after one warm-up call."""
+    fn()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, {platform.system()}"
+
+
+def bench_ingest(services: Services) -> dict[str, float]:
+    first = ingest(services.store, [services.settings.corpus_dir])
+    again = ingest(services.store, [services.settings.corpus_dir])
+    return {
+        "chunks": first.chunks,
+        "ingest_s": round(first.seconds, 2),
+        "chunks_per_s": round(first.chunks / first.seconds, 1),
+        "reingest_s": round(again.seconds, 3),
+        "reingest_embedded": again.embedded,
+    }
+
+
+def chroma_default_collection(services: Services, workdir: Path) -> Any:
+    """Chroma's own default embedding function, its model files given offline from our package."""
+    from chromadb.utils.embedding_functions import ONNXMiniLM_L6_V2
+
+    onnx_dir = workdir / "chroma-default" / "onnx"
+    onnx_dir.mkdir(parents=True)
+    model, tokenizer = model_files()
+    shutil.copy(model, onnx_dir / "model.onnx")
+    shutil.copy(tokenizer, onnx_dir / "tokenizer.json")
+    for name in ("config.json", "special_tokens_map.json", "tokenizer_config.json", "vocab.txt"):
+        (onnx_dir / name).write_text("{}")
+    ONNXMiniLM_L6_V2.DOWNLOAD_PATH = onnx_dir.parent  # type: ignore[assignment]
+    client = services.store._client
+    collection = client.get_or_create_collection(
+        "bench_chroma_default",
+        embedding_function=ONNXMiniLM_L6_V2(),
+        configuration={"hnsw": {"space": "cosine"}},
+    )
+    data = services.store._collection.get(include=["documents", "metadatas"])
+    for start in range(0, len(data["ids"]), 64):
+        collection.upsert(
+            ids=data["ids"][start : start + 64],
+            documents=data["documents"][start : start + 64],
+            metadatas=data["metadatas"][start : start + 64],
+        )
+    return collection
+
+
+def bench_queries(services: Services, workdir: Path, repeat: int = 20) -> dict[str, float]:
+    ours: list[float] = []
+    for query in QUERIES:
+        ours += timed(lambda q=query: services.store.search(q, k=5), repeat)
+    theirs: list[float] = []
+    collection = chroma_default_collection(services, workdir)
+    for query in QUERIES:
+        theirs += timed(lambda q=query: collection.query(query_texts=[q], n_results=5), repeat)
+    return {
+        "queries": len(ours),
+        "ours_p50_ms": round(percentile(ours, 50), 2),
+        "ours_p95_ms": round(percentile(ours, 95), 2),
+        "chroma_default_p50_ms": round(percentile(theirs, 50), 2),
+        "chroma_default_p95_ms": round(percentile(theirs, 95), 2),
+        "speedup_p50": round(percentile(theirs, 50) / percentile(ours, 50), 1),
+    }
+
+
+def bench_cold_start(data_dir: Path, runs: int = 3) -> dict[str, float]:
+    coach = Path(sys.executable).parent / "coach"
+    env = {**os.environ, "COACH_DATA_DIR": str(data_dir)}
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(
+            [str(coach), "search", "feature store", "--k", "3"],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        samples.append(time.perf_counter() - start)
+    return {"cold_search_median_s": round(statistics.median(samples), 2), "runs": runs}
+
+
+def bench_retrieval(services: Services) -> dict[str, float]:
+    if not RETRIEVAL.exists():
+        return {}
+    from evals.retrieval import recall_at_k
+
+    result = recall_at_k(services.store, RETRIEVAL, k=5)
+    return {"retrieval_queries": result.queries, "recall_at_5": round(result.recall, 3)}
+
+
+def write_doc(figures: dict[str, Any]) -> None:
+    ing, q, cold = figures["ingest"], figures["query"], figures["cold_start"]
+    rows = [
+        (
+            "Ingest of the corpus (fresh store)",
+            f"{ing['chunks']} chunks in {ing['ingest_s']} s = {ing['chunks_per_s']} chunks/s",
+            "",
+        ),
+        (
+            "Re-ingest of the unchanged corpus",
+            f"{ing['reingest_s']} s, {ing['reingest_embedded']} embeddings",
+            "<= 1 s, 0 embeddings",
+        ),
+        (
+            "Query latency, ours (embed + Chroma, k=5)",
+            f"p50 {q['ours_p50_ms']} ms, p95 {q['ours_p95_ms']} ms",
+            "p95 <= 15 ms",
+        ),
+        (
+            "Query latency, Chroma's default embedding function",
+            f"p50 {q['chroma_default_p50_ms']} ms, p95 {q['chroma_default_p95_ms']} ms",
+            "",
+        ),
+        ("Ratio (Chroma default / ours, p50)", f"{q['speedup_p50']}x", ""),
+        (
+            "Cold start of `coach search` (process start to exit)",
+            f"{cold['cold_search_median_s']} s (median of {cold['runs']})",
+            "",
+        ),
+    ]
+    if figures.get("retrieval"):
+        r = figures["retrieval"]
+        rows.append(
+            (
+                "Retrieval recall@5 (evals/data/retrieval.v1.jsonl)",
+                f"{r['recall_at_5']} over {r['retrieval_queries']} queries",
+                ">= 0.9",
+            )
+        )
+    table = "\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows)
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text(
+        "# Performance\n\n"
+        "Measured by `make bench` (evals/bench.py) in one run; re-run it to refresh this page.\n\n"
+        f"Machine: {figures['machine']}. Date: {figures['date']}.\n\n"
+        "| figure | measured | goal |\n|---|---|---|\n"
+        f"{table}\n\n"
+        "Both query rows use the same all-MiniLM-L6-v2 int8 model file and the same chunks: "
+        "Chroma's default function pads every input to 256 tokens, ours pads each batch to its "
+        "longest input. The cold start includes Python start-up, imports and loading the model.\n"
+    )
+
+
+def main() -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="coach-bench-"))
+    try:
+        settings = Settings(data_dir=workdir / "data")
+        services = Services(settings)
+        prepare_offline_environment(settings)
+        figures: dict[str, Any] = {"machine": machine(), "date": time.strftime("%Y-%m-%d")}
+        figures["ingest"] = bench_ingest(services)
+        print("ingest", figures["ingest"], flush=True)
+        figures["retrieval"] = bench_retrieval(services)
+        print("retrieval", figures["retrieval"], flush=True)
+        figures["query"] = bench_queries(services, workdir)
+        print("query", figures["query"], flush=True)
+        figures["cold_start"] = bench_cold_start(settings.data_dir)
+        print("cold start", figures["cold_start"], flush=True)
+        REPORT.parent.mkdir(parents=True, exist_ok=True)
+        REPORT.write_text(json.dumps(figures, indent=2))
+        write_doc(figures)
+        print(f"wrote {DOC.relative_to(PROJECT_ROOT)} and {REPORT.relative_to(PROJECT_ROOT)}")
+        return 0
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
