@@ -37,11 +37,11 @@ def load_cases(path: Path) -> list[dict[str, object]]:
 
 
 def recall_at_k(store: CorpusStore, path: Path, k: int = 5) -> RetrievalResult:
-    """Share of queries whose top-k distinct questions include an acceptable id."""
+    """Share of queries whose top-k bank questions include an acceptable id."""
     result = RetrievalResult()
     for case in load_cases(path):
-        hits = store.search(str(case["query"]), k=k, kind="question", track=case.get("track"))  # type: ignore[arg-type]
-        got = [str(h.metadata.get("question_id")) for h in hits]
+        track = str(case["track"]) if case.get("track") else None
+        got = [qid for qid, _ in store.search_questions(str(case["query"]), k=k, track=track)]
         result.queries += 1
         if set(got) & set(case["acceptable"]):  # type: ignore[arg-type]
             result.found += 1

@@ -151,9 +151,9 @@ def yaml_chunks(source: str, path: Path) -> list[Chunk]:
     """Question files and the rubric by their schema; other YAML is a CorpusError."""
     data = read_yaml(path)
     if isinstance(data, dict) and "questions" in data:
-        return question_chunks(source, load_question_file(path))
+        return question_chunks(source, load_question_file(path, data))
     if isinstance(data, dict) and "dimensions" in data:
-        return rubric_chunks(source, load_rubric_file(path))
+        return rubric_chunks(source, load_rubric_file(path, data))
     raise CorpusError(f"{path}: YAML is neither a question file nor a rubric")
 
 

@@ -15,6 +15,7 @@ from app.store.embeddings import MODEL_ID, CoachEmbeddingFunction
 
 COLLECTION = "coach_corpus"
 KINDS: tuple[str, ...] = ("question", "talking_point", "rubric", "guide", "document")
+TALKING_POINT_WEIGHT = 0.9  # a match on a talking point counts a little less than on the question
 
 
 @dataclass(frozen=True)
@@ -142,3 +143,30 @@ class CorpusStore:
                 strict=False,
             )
         ]
+
+    def search_questions(
+        self,
+        query: str,
+        k: int = 5,
+        *,
+        track: str | None = None,
+        difficulty: str | None = None,
+        exclude_question_ids: Sequence[str] = (),
+    ) -> list[tuple[str, float]]:
+        """Bank question ids ranked by their best match, on the question or a talking point."""
+        hits = self.search(
+            query,
+            k=max(8 * k, 40),
+            track=track,
+            difficulty=difficulty,
+            exclude_question_ids=exclude_question_ids,
+        )
+        best: dict[str, float] = {}
+        for hit in hits:
+            question_id = hit.metadata.get("question_id")
+            if not question_id:
+                continue
+            weight = 1.0 if hit.metadata.get("kind") == "question" else TALKING_POINT_WEIGHT
+            best[question_id] = max(best.get(question_id, 0.0), hit.score * weight)
+        ranked = sorted(best.items(), key=lambda item: item[1], reverse=True)
+        return [(qid, round(score, 4)) for qid, score in ranked[:k]]
