@@ -103,3 +103,18 @@ def test_collection_reopens_in_a_new_process(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == [MODEL_ID, "a"]
+
+
+def test_langchain_chroma_vectorstore_uses_our_embeddings(tmp_path: Path) -> None:
+    from langchain_chroma import Chroma
+
+    store = Chroma(
+        collection_name="lc_test",
+        embedding_function=LangChainEmbeddings(),
+        persist_directory=str(tmp_path / "lc"),
+    )
+    store.add_texts(
+        ["Shadow deployments log a new model's outputs.", "Heaps give O(log n) inserts."]
+    )
+    top = store.similarity_search("run the new model silently on live traffic", k=1)
+    assert top[0].page_content.startswith("Shadow")

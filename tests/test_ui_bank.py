@@ -15,7 +15,8 @@ def test_search_returns_rows_with_sources(corpus_services: Services) -> None:
     )
     assert len(rows) == 5 and status.startswith("5 results")
     assert all(row[2] == "question" for row in rows)
-    assert all(str(row[6]).startswith("corpus/questions/") for row in rows)
+    assert all(str(row[7]).startswith("corpus/questions/") for row in rows)
+    assert all(row[6] for row in rows)
     assert rows[0][3] == "ml_system_design"
 
 

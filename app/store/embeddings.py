@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.utils.embedding_functions import register_embedding_function
+from langchain_core.embeddings import Embeddings as LCEmbeddings
 
 from app.errors import IntegrityError
 
@@ -145,8 +146,8 @@ class CoachEmbeddingFunction(EmbeddingFunction[Documents]):
         return {"model_id": MODEL_ID}
 
 
-class LangChainEmbeddings:
-    """The same model behind LangChain's `Embeddings` interface."""
+class LangChainEmbeddings(LCEmbeddings):
+    """The same model behind LangChain's `Embeddings` interface (e.g. for langchain-chroma)."""
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return MiniLM.shared().encode(texts).tolist()

@@ -50,7 +50,13 @@ def _bank_tab(services: Services) -> None:
         k = gr.Slider(1, 20, value=8, step=1, label="Results", scale=1)
     search_btn = gr.Button("Search", variant="primary", elem_id="bank-search")
     status = gr.Markdown()
-    results = gr.Dataframe(headers=bank.RESULT_HEADERS, type="array", interactive=False, wrap=True)
+    results = gr.Dataframe(
+        headers=bank.RESULT_HEADERS,
+        type="array",
+        interactive=False,
+        wrap=True,
+        column_widths=["4%", "7%", "10%", "12%", "8%", "19%", "27%", "13%"],
+    )
     with gr.Accordion("Browse by track", open=False):
         with gr.Row():
             b_track = gr.Dropdown([bank.ANY, *TRACKS], value=bank.ANY, label="Track")
@@ -69,15 +75,11 @@ def _bank_tab(services: Services) -> None:
     def do_search(q: str, t: str, kd: str, n: float) -> tuple[list[list[object]], str]:
         return bank.search_bank(services, q, t, kd, n)
 
-    def pick(evt: gr.SelectData, rows: Any) -> str:
-        row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-        data = rows.values.tolist() if hasattr(rows, "values") else rows
-        return str(data[row][5] if len(data[row]) > 5 else data[row][0])
+    def pick(evt: gr.SelectData) -> str:
+        return str((evt.row_value or [""] * 8)[bank.ID_COLUMN])
 
-    def pick_listing(evt: gr.SelectData, rows: Any) -> str:
-        row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-        data = rows.values.tolist() if hasattr(rows, "values") else rows
-        return str(data[row][0])
+    def pick_listing(evt: gr.SelectData) -> str:
+        return str((evt.row_value or [""])[0])
 
     search_inputs = [query, track, kind, k]
     search_btn.click(_guarded(do_search), search_inputs, [results, status], api_name="search")
@@ -89,8 +91,8 @@ def _bank_tab(services: Services) -> None:
             listing,
             api_visibility="private",
         )
-    results.select(pick, results, picked, api_visibility="private")
-    listing.select(pick_listing, listing, picked, api_visibility="private")
+    results.select(pick, None, picked, api_visibility="private")
+    listing.select(pick_listing, None, picked, api_visibility="private")
     picked.change(
         lambda qid: bank.show_question(services, qid), picked, detail, api_visibility="private"
     )

@@ -9,12 +9,18 @@ from app.errors import NotFoundError, UserInputError
 from app.services import Services
 
 ANY = "any"
-RESULT_HEADERS = ["#", "score", "kind", "track", "difficulty", "question / title", "source"]
+RESULT_HEADERS = ["#", "score", "kind", "track", "difficulty", "id", "text", "source"]
+ID_COLUMN = 5
 MAX_QUERY_CHARS = 500
 
 
 def _clean(value: str | None) -> str | None:
     return None if not value or value == ANY else value
+
+
+def _snippet(text: object, limit: int = 140) -> str:
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def search_bank(
@@ -35,6 +41,7 @@ def search_bank(
             hit.metadata.get("track", ""),
             hit.metadata.get("difficulty", ""),
             hit.metadata.get("question_id") or hit.metadata.get("title", ""),
+            _snippet(hit.metadata.get("title") or hit.text),
             hit.source,
         ]
         for rank, hit in enumerate(hits, 1)
