@@ -86,6 +86,42 @@ def cmd_corpus(args: argparse.Namespace, services: Services) -> int:
     return 0
 
 
+def read_answer(args: argparse.Namespace) -> str:
+    """The answer from --answer, --answer-file or stdin ('-'), as UTF-8 text."""
+    if args.answer is not None:
+        return str(args.answer)
+    if args.answer_file == "-":
+        raw = sys.stdin.buffer.read()
+        source = "standard input"
+    else:
+        path = Path(args.answer_file)
+        if not path.is_file():
+            raise UserInputError(f"no such answer file: {path}")
+        raw = path.read_bytes()
+        source = str(path)
+    if b"\x00" in raw[:8192]:
+        raise UserInputError(f"{source} is a binary file, not an answer")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UserInputError(f"{source} is not UTF-8 text") from None
+
+
+def cmd_feedback(args: argparse.Namespace, services: Services) -> int:
+    """Score one answer and print the scorecard."""
+    from app.scoring.scorecard import render_text
+
+    answer = read_answer(args)
+    card = services.scorer(args.engine).score(
+        answer,
+        question_id=args.question_id,
+        question_text=args.question,
+        reference=args.reference,
+    )
+    print(card.model_dump_json(indent=2) if args.json else render_text(card))
+    return 0
+
+
 def cmd_config(args: argparse.Namespace, services: Services) -> int:
     """Show the settings in force (never the API key)."""
     for key, value in services.settings.describe().items():
@@ -150,6 +186,18 @@ def build_parser() -> argparse.ArgumentParser:
     stats = csub.add_parser("stats", help="counts by track and difficulty")
     stats.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_corpus, json=False)
+
+    p = sub.add_parser("feedback", help="score a pasted answer")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--question-id", help="a bank question id (see `coach search`)")
+    which.add_argument("--question", help="the question as free text (closest bank question)")
+    given = p.add_mutually_exclusive_group(required=True)
+    given.add_argument("--answer", help="the answer text")
+    given.add_argument("--answer-file", help="a UTF-8 file with the answer, or - for stdin")
+    p.add_argument("--reference", help="a reference answer to compare content with")
+    p.add_argument("--engine", choices=["offline", "llm", "auto"])
+    p.add_argument("--json", action="store_true", help="print the scorecard as JSON")
+    p.set_defaults(handler=cmd_feedback)
 
     p = sub.add_parser("config", help="show the settings in force")
     p.set_defaults(handler=cmd_config)

@@ -9,6 +9,9 @@ from functools import cached_property
 from app.config import Settings, load_settings
 from app.corpus.loader import QuestionBank, load_bank, load_rubric
 from app.corpus.models import Rubric
+from app.engines.factory import make_engine
+from app.engines.types import ModelSeam
+from app.scoring.scorer import Scorer
 from app.store.vectors import CorpusStore
 from app.tokens import use_cache
 
@@ -39,6 +42,21 @@ class Services:
     @cached_property
     def rubric(self) -> Rubric:
         return load_rubric(self.settings.corpus_dir)
+
+    @cached_property
+    def engine(self) -> ModelSeam:
+        return make_engine(self.settings)
+
+    def scorer(self, engine: str | None = None) -> Scorer:
+        """A scorer over the chosen engine (default: the settings' engine)."""
+        seam = self.engine if engine is None else make_engine(self.settings, engine)
+        return Scorer(seam, self.bank, self.rubric, self._store_if_ready())
+
+    def _store_if_ready(self) -> CorpusStore | None:
+        try:
+            return self.store if self.store.count() else None
+        except Exception:  # a missing or unreachable store only disables free-text matching
+            return None
 
 
 def build_services(settings: Settings | None = None) -> Services:

@@ -67,7 +67,7 @@ class MiniLM:
         _check_sha256(tokenizer_path, TOKENIZER_SHA256)
         self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
         self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
-        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the batch's longest
+        self._tokenizer.no_padding()  # we pad each batch to its own longest row
         options = ort.SessionOptions()
         options.log_severity_level = 3
         options.intra_op_num_threads = 2
@@ -89,15 +89,21 @@ class MiniLM:
         """Unit-length 384-d vectors, one row per text."""
         if not texts:
             return np.zeros((0, DIMENSION), dtype=np.float32)
-        rows = [
-            self._encode_batch(texts[i : i + BATCH_SIZE]) for i in range(0, len(texts), BATCH_SIZE)
-        ]
-        return np.vstack(rows)
-
-    def _encode_batch(self, texts: list[str]) -> np.ndarray:
         encodings = self._tokenizer.encode_batch([t if t.strip() else " " for t in texts])
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        ids = [e.ids for e in encodings]
+        out = np.empty((len(texts), DIMENSION), dtype=np.float32)
+        for batch in length_buckets([len(row) for row in ids]):
+            out[batch] = self._run([ids[i] for i in batch])
+        return out
+
+    def _run(self, rows: list[list[int]]) -> np.ndarray:
+        """One model run over token rows padded to the longest row of this batch."""
+        width = max(len(row) for row in rows)
+        ids = np.zeros((len(rows), width), dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for i, row in enumerate(rows):
+            ids[i, : len(row)] = row
+            mask[i, : len(row)] = 1
         feeds: dict[str, Any] = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feeds["token_type_ids"] = np.zeros_like(ids)
@@ -107,6 +113,26 @@ class MiniLM:
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+
+def length_buckets(
+    lengths: list[int], max_batch: int = BATCH_SIZE, slack: float = 1.3
+) -> list[list[int]]:
+    """Indices grouped by similar length, so padding wastes at most ~30% of a batch."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    buckets: list[list[int]] = []
+    for index in order:
+        current = buckets[-1] if buckets else None
+        fits = (
+            current is not None
+            and len(current) < max_batch
+            and lengths[index] <= slack * max(1, lengths[current[0]]) + 4
+        )
+        if fits and current is not None:
+            current.append(index)
+        else:
+            buckets.append([index])
+    return buckets
 
 
 @register_embedding_function

@@ -1,0 +1,1 @@
+"""The model seam and its two engines: offline (default) and LLM (OpenAI-compatible)."""

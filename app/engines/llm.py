@@ -1,0 +1,278 @@
+"""The LLM engine: any OpenAI-compatible endpoint through langchain-openai's ChatOpenAI.
+
+Structured output is parsed and validated with pydantic; malformed output gets one repair
+attempt; when the endpoint keeps failing, the offline engine does the job and the result says
+so (engine "offline" with the fallback reason). The API key never leaves the client.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from app.config import Settings
+from app.corpus.models import Rubric
+from app.engines.budget import (
+    HISTORY_SHARE,
+    PROMPT_BUDGET,
+    cost_usd,
+    fit_history,
+    message_tokens,
+    price_table,
+)
+from app.engines.offline import OfflineEngine
+from app.engines.types import (
+    Assessed,
+    Assessment,
+    AssessRequest,
+    EngineName,
+    Phrased,
+    PhraseRequest,
+    RunInfo,
+)
+from app.prompts import Message, PromptLibrary, PromptTemplate, load_prompts
+
+log = logging.getLogger("coach.llm")
+_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.MULTILINE)
+
+
+class MalformedOutput(Exception):
+    """The model's reply did not parse into the expected structure."""
+
+
+def _reason(err: BaseException) -> str:
+    """A short, key-free reason for a failed call."""
+    name = type(err).__name__
+    text = str(err)
+    if "timed out" in text.lower() or "Timeout" in name:
+        return "timeout"
+    status = getattr(err, "status_code", None)
+    if status == 429 or "429" in text[:40]:
+        return "rate limited (429)"
+    if isinstance(status, int):
+        return f"server error ({status})"
+    if "Connection" in name or "connect" in text.lower():
+        return "endpoint unreachable"
+    if isinstance(err, MalformedOutput | json.JSONDecodeError | ValidationError):
+        return "malformed output"
+    return name
+
+
+def parse_json(text: str, schema: type[BaseModel]) -> BaseModel:
+    """The first JSON object in text, validated against schema."""
+    body = _FENCE.sub("", text.strip())
+    start, end = body.find("{"), body.rfind("}")
+    if start < 0 or end <= start:
+        raise MalformedOutput("no JSON object in the reply")
+    try:
+        return schema.model_validate(json.loads(body[start : end + 1]))
+    except (json.JSONDecodeError, ValidationError) as err:
+        raise MalformedOutput(str(err)[:300]) from None
+
+
+def rubric_view(rubric: Rubric) -> list[dict[str, str]]:
+    return [
+        {
+            "id": d.id,
+            "name": d.name,
+            "one": d.anchors.one,
+            "three": d.anchors.three,
+            "five": d.anchors.five,
+        }
+        for d in rubric.dimensions
+    ]
+
+
+class LLMEngine:
+    """Implements the seam over an OpenAI-compatible chat endpoint."""
+
+    name: EngineName = "llm"
+
+    def __init__(
+        self,
+        settings: Settings,
+        fallback: OfflineEngine | None = None,
+        prompts: PromptLibrary | None = None,
+        chat: Any = None,
+    ) -> None:
+        self.settings = settings
+        self.model = settings.model
+        self.fallback = fallback or OfflineEngine()
+        self.prompts = prompts or load_prompts()
+        self.prices = price_table()
+        self._chat = chat
+        self.calls: list[RunInfo] = []
+
+    @property
+    def chat(self) -> Any:
+        """ChatOpenAI, built on first use (never at import time)."""
+        if self._chat is None:
+            from langchain_openai import ChatOpenAI
+
+            self._chat = ChatOpenAI(
+                model=self.model,
+                base_url=self.settings.openai_base_url,
+                api_key=self.settings.openai_api_key or "not-needed",  # type: ignore[arg-type]
+                timeout=self.settings.llm_timeout_s,
+                max_retries=self.settings.llm_max_retries,
+                stream_usage=True,
+                temperature=0.2,
+            )
+        return self._chat
+
+    # -- plumbing ------------------------------------------------------------------------
+    def _record(
+        self, prompt: PromptTemplate, messages: Sequence[Message], reply: Any, started: float
+    ) -> RunInfo:
+        usage = getattr(reply, "usage_metadata", None) or {}
+        prompt_tokens = int(usage.get("input_tokens") or message_tokens(messages, self.model))
+        completion_tokens = int(usage.get("output_tokens") or 0)
+        run = RunInfo(
+            engine="llm",
+            model=self.model,
+            prompt_version=prompt.id,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            cost_usd=round(cost_usd(self.model, prompt_tokens, completion_tokens, self.prices), 6),
+            latency_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        self.calls.append(run)
+        log.info(
+            "llm call %s model=%s tokens=%d+%d",
+            prompt.id,
+            self.model,
+            prompt_tokens,
+            completion_tokens,
+        )
+        return run
+
+    def _invoke(self, messages: Sequence[Message]) -> Any:
+        return self.chat.invoke([(m.role, m.content) for m in messages])
+
+    def _fallback_run(self, prompt_id: str, reason: str) -> RunInfo:
+        log.warning("llm call %s failed (%s); offline engine used", prompt_id, reason)
+        return RunInfo(
+            engine="offline", model=None, prompt_version=prompt_id, fallback_reason=reason
+        )
+
+    # -- assessment ----------------------------------------------------------------------
+    def assess(self, request: AssessRequest) -> Assessed:
+        prompt = self.prompts.latest("scorer.judge")
+        question = request.question
+        messages = prompt.render(
+            question=question.question,
+            talking_points=[{"id": tp.id, "point": tp.point} for tp in question.talking_points],
+            rubric=rubric_view(request.rubric),
+            answer=request.answer,
+            reference=request.reference or "",
+        )
+        started = time.perf_counter()
+        try:
+            reply = self._invoke(messages)
+            try:
+                assessment = parse_json(str(reply.content), Assessment)
+            except MalformedOutput as err:
+                assessment, reply = self._repair(messages, str(reply.content), err)
+            run = self._record(prompt, messages, reply, started)
+            assert isinstance(assessment, Assessment)
+            if not assessment.has_all_dimensions():
+                raise MalformedOutput("not every rubric dimension was scored")
+            return Assessed(assessment=assessment, run=run)
+        except Exception as err:  # any endpoint failure -> visible offline fallback
+            offline = self.fallback.assess(request)
+            offline.run = self._fallback_run(prompt.id, _reason(err))
+            return offline
+
+    def _repair(
+        self, messages: Sequence[Message], bad: str, err: MalformedOutput
+    ) -> tuple[BaseModel, Any]:
+        """One repair attempt: show the model its reply and the error, ask for valid JSON."""
+        repair = [
+            *messages,
+            Message(role="assistant", content=bad[:4000]),
+            Message(
+                role="user",
+                content=(
+                    f"That was not valid JSON for the schema ({err}). "
+                    "Reply with the corrected JSON object only."
+                ),
+            ),
+        ]
+        reply = self._invoke(repair)
+        return parse_json(str(reply.content), Assessment), reply
+
+    # -- phrasing ------------------------------------------------------------------------
+    def _phrase_messages(self, request: PhraseRequest) -> tuple[PromptTemplate, list[Message]]:
+        q = request.question
+        if request.kind == "ask":
+            prompt = self.prompts.latest("interviewer.ask")
+            rendered = prompt.render(
+                track=q.track,
+                question=request.planned_text,
+                number=request.number,
+                total=request.total,
+            )
+        elif request.kind == "hint":
+            prompt = self.prompts.latest("interviewer.hint")
+            point = (
+                request.talking_point.follow_up if request.talking_point else request.planned_text
+            )
+            rendered = prompt.render(question=q.question, talking_point=point)
+        else:
+            prompt = self.prompts.latest("interviewer.follow_up")
+            gap = request.talking_point.follow_up if request.talking_point else request.planned_text
+            rendered = prompt.render(
+                question=q.question,
+                planned_follow_up=request.planned_text,
+                gap=gap,
+                answer_excerpt=request.answer_excerpt[:1500],
+            )
+        history = [
+            Message(role="assistant" if t.role == "interviewer" else "user", content=t.text)
+            for t in request.history
+        ]
+        fixed = message_tokens(rendered, self.model)
+        room = max(200, min(int(PROMPT_BUDGET * HISTORY_SHARE), PROMPT_BUDGET - fixed - 50))
+        fitted = fit_history(history, room, self.model)
+        return prompt, [rendered[0], *fitted.messages, rendered[1]]
+
+    def phrase(self, request: PhraseRequest) -> Phrased:
+        final: Phrased | None = None
+        for piece in self.stream_phrase(request):
+            if isinstance(piece, Phrased):
+                final = piece
+        assert final is not None
+        return final
+
+    def stream_phrase(self, request: PhraseRequest) -> Iterator[str | Phrased]:
+        prompt, messages = self._phrase_messages(request)
+        started = time.perf_counter()
+        pieces: list[str] = []
+        aggregate: Any = None
+        try:
+            for chunk in self.chat.stream([(m.role, m.content) for m in messages]):
+                aggregate = chunk if aggregate is None else aggregate + chunk
+                text = str(chunk.content or "")
+                if text:
+                    pieces.append(text)
+                    yield text
+            words = "".join(pieces).strip()
+            if not words:
+                raise MalformedOutput("empty reply")
+            yield Phrased(text=words, run=self._record(prompt, messages, aggregate, started))
+        except Exception as err:  # fall back to the corpus wording, visibly
+            if pieces:
+                yield "\n"
+            offline = self.fallback.phrase(request)
+            yield offline.text
+            yield Phrased(text=offline.text, run=self._fallback_run(prompt.id, _reason(err)))
+
+    def request_tokens(self, request: PhraseRequest) -> int:
+        """Prompt tokens this phrasing request would send (for budget checks and benches)."""
+        return message_tokens(self._phrase_messages(request)[1], self.model)

@@ -1,0 +1,303 @@
+"""The offline engine: deterministic, built on the corpus, embeddings and text features."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.corpus.models import DIMENSIONS, Question
+from app.engines import features as fx
+from app.engines.types import (
+    Assessed,
+    Assessment,
+    AssessRequest,
+    DimensionScore,
+    EngineName,
+    Phrased,
+    PhraseRequest,
+    RunInfo,
+    Strength,
+)
+
+WEIGHTS_FILE = Path(__file__).parent / "data" / "offline_scorer.v1.json"
+
+
+@dataclass(frozen=True)
+class ScorerWeights:
+    """Fitted weights and thresholds of the offline scorer (one data file)."""
+
+    id: str
+    thresholds: dict[str, float]
+    dimensions: dict[str, dict[str, Any]]
+    overall: dict[str, Any]
+    content: dict[str, Any]
+
+    @classmethod
+    def load(cls, path: Path = WEIGHTS_FILE) -> ScorerWeights:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(
+            id=data["id"],
+            thresholds=data["thresholds"],
+            dimensions=data["dimensions"],
+            overall=data["overall"],
+            content=data["content"],
+        )
+
+
+@lru_cache(maxsize=4)
+def default_weights(path: Path = WEIGHTS_FILE) -> ScorerWeights:
+    return ScorerWeights.load(path)
+
+
+def linear(model: dict[str, Any], values: dict[str, float]) -> float:
+    """intercept + sum(weight * feature) for the features the model names."""
+    return float(model["intercept"]) + sum(
+        float(w) * values.get(name, 0.0) for name, w in model["weights"].items()
+    )
+
+
+def to_band(value: float) -> int:
+    return int(min(5, max(1, round(value))))
+
+
+TIPS = {
+    "step_back": (
+        "Open with one sentence that says what you would build and why, then preview the parts."
+    ),
+    "business_value": (
+        "Say who benefits and name the metric that would prove it (revenue, retention, cost, time)."
+    ),
+    "clarity": "Use shorter sentences, explain each term you introduce, and cut repetition.",
+    "technical_coverage": "Cover the missing points: {missed}.",
+    "tradeoffs": "Name one alternative you rejected and what your choice costs.",
+}
+FOLLOW_UP_BY_DIMENSION = {
+    "business_value": "What would this change for the business, and how would you measure it?",
+    "step_back": "Can you step back and give me the high-level idea in one or two sentences?",
+    "tradeoffs": "What alternative did you consider, and why did you choose against it?",
+    "clarity": "Could you walk me through that again, more briefly and in plain words?",
+    "technical_coverage": "What else would you need to get right for this to work in production?",
+}
+
+
+class OfflineEngine:
+    """Implements the seam with no model server: scores from features, words from the corpus."""
+
+    name: EngineName = "offline"
+
+    def __init__(self, weights: ScorerWeights | None = None) -> None:
+        self.weights = weights or default_weights()
+
+    def _run(self) -> RunInfo:
+        return RunInfo(engine="offline", model=None, prompt_version=self.weights.id)
+
+    # -- assessment ----------------------------------------------------------------------
+    def assess(self, request: AssessRequest) -> Assessed:
+        return Assessed(assessment=self.assessment(request), run=self._run())
+
+    def feature_values(self, feats: fx.AnswerFeatures) -> dict[str, float]:
+        covered = self.covered(feats)
+        values = dict(feats.features)
+        values["covered_share"] = len(covered) / max(1, len(feats.point_sims))
+        return values
+
+    def covered(self, feats: fx.AnswerFeatures) -> list[str]:
+        threshold = self.weights.thresholds["covered_point"]
+        return [pid for pid, sim in feats.point_sims.items() if sim >= threshold]
+
+    def raw_scores(self, feats: fx.AnswerFeatures) -> dict[str, float]:
+        values = self.feature_values(feats)
+        return {dim: linear(self.weights.dimensions[dim], values) for dim in DIMENSIONS}
+
+    def assessment(self, request: AssessRequest) -> Assessment:
+        question = request.question
+        feats = fx.extract(question, request.answer, request.reference)
+        flags = ["ignored an instruction aimed at the grader"] if feats.injected else []
+        reason = fx.non_answer_reason(feats, question, self.weights.thresholds)
+        if reason:
+            return self._non_answer(question, reason, flags)
+        raw = self.raw_scores(feats)
+        scores = {dim: to_band(value) for dim, value in raw.items()}
+        covered = self.covered(feats)
+        overall = to_band(linear(self.weights.overall, raw))
+        if scores["technical_coverage"] <= 1:
+            overall = min(overall, 2)
+        missed = [tp.id for tp in question.talking_points if tp.id not in covered]
+        dims = [
+            DimensionScore(
+                id=dim,
+                score=scores[dim],
+                evidence=self._evidence(dim, feats, covered),
+                tip=self._tip(dim, scores[dim], question, missed),
+            )
+            for dim in DIMENSIONS
+        ]
+        return Assessment(
+            dimensions=dims,
+            covered_points=covered,
+            strengths=self._strengths(dims),
+            suggested_opening=self._opening(question, feats),
+            overall=overall,
+            flags=flags,
+        )
+
+    def _non_answer(self, question: Question, reason: str, flags: list[str]) -> Assessment:
+        dims = [
+            DimensionScore(id=dim, score=1, evidence=[], tip=f"No answer to assess ({reason}).")
+            for dim in DIMENSIONS
+        ]
+        return Assessment(
+            dimensions=dims,
+            suggested_opening=question.strong_answer.summary,
+            overall=1,
+            non_answer=reason,
+            flags=flags,
+        )
+
+    def _evidence(self, dim: str, feats: fx.AnswerFeatures, covered: list[str]) -> list[str]:
+        spans = feats.spans
+        if dim == "step_back":
+            return spans[:1]
+        if dim == "technical_coverage":
+            best = [feats.point_best_span[pid] for pid in covered]
+            return _single_sentences(best, spans)[:3]
+        pattern = {
+            "business_value": fx.BUSINESS,
+            "tradeoffs": fx.TRADEOFF,
+            "clarity": fx.STRUCTURE,
+        }[dim]
+        hits = [s for s in spans if pattern.search(s)]
+        if dim == "business_value":
+            hits.sort(key=lambda s: bool(fx.NUMBER.search(s)), reverse=True)
+        return hits[:2]
+
+    def _tip(self, dim: str, score: int, question: Question, missed: list[str]) -> str:
+        if score >= 5:
+            return "Keep doing this."
+        if dim == "technical_coverage":
+            points = [tp.point for tp in question.talking_points if tp.id in missed][:2]
+            return TIPS[dim].format(missed="; ".join(points) or "go one level deeper")
+        if dim == "business_value":
+            return f"{TIPS[dim]} For this question: {question.strong_answer.business_value}"
+        return TIPS[dim]
+
+    @staticmethod
+    def _strengths(dims: list[DimensionScore]) -> list[Strength]:
+        names = {
+            "step_back": "Led with the high-level idea",
+            "business_value": "Tied the work to a business outcome",
+            "clarity": "Clear, structured delivery",
+            "technical_coverage": "Covered the key technical points",
+            "tradeoffs": "Weighed alternatives",
+        }
+        return [
+            Strength(text=names[d.id], evidence=d.evidence[0])
+            for d in dims
+            if d.score >= 4 and d.evidence
+        ]
+
+    @staticmethod
+    def _opening(question: Question, feats: fx.AnswerFeatures) -> str:
+        """Move a buried high-level sentence to the front, else the bank's summary."""
+        later = [s for s in feats.spans[2:] if fx.HIGH_LEVEL.search(s) and len(fx.words(s)) <= 40]
+        if later:
+            return later[0]
+        return question.strong_answer.summary
+
+    # -- phrasing ------------------------------------------------------------------------
+    def phrase(self, request: PhraseRequest) -> Phrased:
+        return Phrased(text=self.planned_words(request), run=self._run())
+
+    def stream_phrase(self, request: PhraseRequest) -> Iterator[str | Phrased]:
+        phrased = self.phrase(request)
+        yield phrased.text
+        yield phrased
+
+    @staticmethod
+    def planned_words(request: PhraseRequest) -> str:
+        """The corpus text as written, for each kind of interviewer move."""
+        if request.kind == "ask":
+            return request.planned_text
+        if request.kind == "hint":
+            point = request.talking_point
+            nudge = point.follow_up if point else request.planned_text
+            return f"Hint: think about this: {nudge}"
+        return request.planned_text
+
+
+def _single_sentences(candidates: list[str], spans: list[str]) -> list[str]:
+    """Evidence as whole sentences, in answer order, without repeats."""
+    chosen: list[str] = []
+    for candidate in candidates:
+        for span in spans:
+            if span in candidate and span not in chosen:
+                chosen.append(span)
+                break
+    order = {s: i for i, s in enumerate(spans)}
+    return sorted(chosen, key=lambda s: order.get(s, 0))
+
+
+def content_score(answer: str, reference: str, weights: ScorerWeights | None = None) -> float:
+    """Content agreement of an answer with a reference answer, 0..1 (fitted on SAF)."""
+    return content_score_of(content_features(answer, reference), weights)
+
+
+def content_score_of(values: dict[str, float], weights: ScorerWeights | None = None) -> float:
+    """The fitted content model applied to precomputed content features, clipped to 0..1."""
+    model = (weights or default_weights()).content
+    return float(min(1.0, max(0.0, linear(model, values))))
+
+
+_CONTENT_WORD = re.compile(r"[a-z0-9]{3,}")
+_STOP = frozenset(
+    (
+        "the and for are but not you all any can had her was one our out has him his how its may "
+        "new now old see two way who did get let put say she too use that with have this will "
+        "your from they been were what when which their there them then than into more some such "
+        "only also very just over would could should about these those each other"
+    ).split()
+)
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in _CONTENT_WORD.findall(text.lower()) if w not in _STOP}
+
+
+def content_features(answer: str, reference: str) -> dict[str, float]:
+    """Features for reference-based content scoring."""
+    a_spans = fx.sentences(answer) or [answer or " "]
+    r_spans = fx.sentences(reference) or [reference or " "]
+    fixed = fx.target_vectors((reference or " ", *r_spans))  # a reference recurs: cached
+    vectors = fx.embed([answer or " ", *a_spans])
+    whole = float(vectors[0] @ fixed[0])
+    a_vecs = vectors[1:]
+    r_vecs = fixed[1:]
+    cross = r_vecs @ a_vecs.T
+    ref_recall = float(cross.max(axis=1).mean())
+    ans_precision = float(cross.max(axis=0).mean())
+    aw, rw = _content_words(answer), _content_words(reference)
+    overlap = len(aw & rw)
+    recall = overlap / len(rw) if rw else 0.0
+    precision = overlap / len(aw) if aw else 0.0
+    f1 = 2 * recall * precision / (recall + precision) if overlap else 0.0
+    length_ratio = min(2.0, (len(answer.split()) + 1) / (len(reference.split()) + 1))
+    return {
+        "cosine": whole,
+        "ref_recall": ref_recall,
+        "ans_precision": ans_precision,
+        "word_recall": recall,
+        "word_precision": precision,
+        "word_f1": f1,
+        "length_ratio": length_ratio,
+        "empty": 1.0 if len(answer.split()) < 3 else 0.0,
+        "cosine_sq": whole * whole,
+        "cosine_x_recall": whole * recall,
+        "log_len": float(np.log1p(len(answer.split()))),
+    }

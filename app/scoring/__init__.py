@@ -1,0 +1,1 @@
+"""The scorer: question + answer -> a Scorecard the candidate can trust."""

@@ -1,0 +1,84 @@
+"""The Scorecard a candidate sees, and how it renders as text."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class DimensionResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    name: str
+    score: int = Field(ge=1, le=5)
+    evidence: list[str]
+    tip: str
+
+
+class MissedPoint(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    point: str
+    follow_up: str
+
+
+class StrengthResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str
+    evidence: str
+
+
+class Scorecard(BaseModel):
+    """Scores 1-5 with quoted evidence; says which engine, rubric and prompt produced it."""
+
+    model_config = ConfigDict(extra="forbid")
+    question_id: str
+    question: str
+    matched_by: str
+    match_similarity: float | None = None
+    overall: int = Field(ge=1, le=5)
+    dimensions: list[DimensionResult]
+    missed_points: list[MissedPoint]
+    covered_points: list[str]
+    strengths: list[StrengthResult]
+    suggested_opening: str
+    follow_up: str
+    engine: str
+    model: str | None = None
+    fallback_reason: str | None = None
+    rubric_version: str
+    prompt_version: str | None
+    non_answer: str | None = None
+    flags: list[str] = Field(default_factory=list)
+    answer_words: int = 0
+
+    def dimension(self, dim_id: str) -> DimensionResult:
+        return next(d for d in self.dimensions if d.id == dim_id)
+
+    @property
+    def engine_label(self) -> str:
+        if self.fallback_reason:
+            return f"offline (fallback: {self.fallback_reason})"
+        return "offline" if self.engine == "offline" else f"llm {self.model}"
+
+
+def render_text(card: Scorecard) -> str:
+    """The scorecard as readable plain text (for the terminal)."""
+    lines = [
+        f"Question ({card.matched_by}): {card.question_id}",
+        f"  {card.question}",
+        f"Overall: {card.overall}/5    engine: {card.engine_label}    rubric: {card.rubric_version}",
+    ]
+    if card.non_answer:
+        lines.append(f"Not an answer: {card.non_answer}.")
+    lines += [f"  ! {flag}" for flag in card.flags]
+    lines.append("")
+    for dim in card.dimensions:
+        lines.append(f"{dim.name:<22} {dim.score}/5  {'#' * dim.score}{'.' * (5 - dim.score)}")
+        lines += [f'    "{quote}"' for quote in dim.evidence]
+        lines.append(f"    tip: {dim.tip}")
+    if card.strengths:
+        lines += ["", "Strengths:"] + [f'  + {s.text}: "{s.evidence}"' for s in card.strengths]
+    if card.missed_points:
+        lines += ["", "Missed:"] + [f"  - {m.point}" for m in card.missed_points]
+    lines += ["", f"Try opening with: {card.suggested_opening}", f"Follow-up: {card.follow_up}"]
+    return "\n".join(lines)
