@@ -8,7 +8,7 @@ PORT   ?= 7860
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run ingest test test-all lint format bench eval clean
+.PHONY: install run ingest test test-all lint format bench calibrate fit clean
 
 # Reinstall only when pyproject.toml changed since the last install.
 $(STAMP): pyproject.toml
@@ -43,6 +43,14 @@ format: install
 
 bench: install
 	$(BIN)/python -m evals.bench
+
+# Calibration of the offline scorer against human labels -> docs/EVALS.md
+calibrate: install
+	$(BIN)/python -m evals.calibrate
+
+# Refit the offline scorer's weights (team dev split; SAF training when present)
+fit: install
+	$(BIN)/python -m evals.fit_offline
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -149,6 +149,85 @@ def bench_retrieval(services: Services) -> dict[str, float]:
     return {"retrieval_queries": result.queries, "recall_at_5": round(result.recall, 3)}
 
 
+def bench_scoring(services: Services, repeat: int = 5) -> dict[str, float]:
+    """Offline scoring of ~300-word answers (warm model, each answer scored `repeat` times)."""
+    from app.engines.offline import OfflineEngine
+    from app.engines.types import AssessRequest
+    from evals.labelled import load_answers
+
+    engine = OfflineEngine()
+    answers = [a for a in load_answers() if 250 <= len(a.answer.split()) <= 350]
+    samples: list[float] = []
+    for row in answers:
+        request = AssessRequest(services.bank.get(row.question_id), row.answer, services.rubric)
+        samples += timed(lambda r=request: engine.assess(r), repeat)
+    words = statistics.mean(len(a.answer.split()) for a in answers)
+    return {
+        "answers": len(answers),
+        "mean_words": round(words),
+        "p50_ms": round(percentile(samples, 50), 1),
+        "p95_ms": round(percentile(samples, 95), 1),
+    }
+
+
+def bench_llm(services: Services, calls: int = 60) -> dict[str, float]:
+    """Our overhead per LLM call against a local OpenAI-compatible server, and token budgets."""
+    sys.path.insert(0, str(PROJECT_ROOT / "tests"))
+    from openai_server import Action, FakeOpenAI
+
+    from app.engines.llm import LLMEngine
+    from app.engines.types import PhraseRequest, Turn
+
+    question = services.bank.get("msd-news-feed-ranking")
+
+    def request(turns: int) -> PhraseRequest:
+        history = tuple(
+            Turn(
+                "interviewer" if i % 2 == 0 else "candidate",
+                f"Turn {i}: " + "a sentence about ranking " * 20,
+            )
+            for i in range(turns)
+        )
+        return PhraseRequest(
+            kind="follow_up",
+            question=question,
+            planned_text=question.talking_points[0].follow_up,
+            talking_point=question.talking_points[0],
+            answer_excerpt="I would rank by engagement.",
+            history=history,
+        )
+
+    with FakeOpenAI(default=lambda body: "What exactly would you optimise for?") as server:
+        settings = Settings(
+            data_dir=services.settings.data_dir,
+            openai_base_url=server.base_url,
+            openai_api_key="bench",
+            model="gpt-4o-mini",
+            llm_timeout_s=10,
+            llm_max_retries=0,
+        )
+        engine = LLMEngine(settings)
+        overheads: list[float] = []
+        for i in range(calls + 5):
+            server.enqueue(
+                Action("stream", chunks=["What exactly ", "would you ", "optimise for?"])
+            )
+            before = len(server.requests)
+            start = time.perf_counter()
+            engine.phrase(request(4))
+            total = (time.perf_counter() - start) * 1000
+            if i >= 5:  # warm-up calls excluded
+                overheads.append(total - server.requests[before].server_ms)
+        per_turn = [engine.request_tokens(request(2 * t)) for t in range(1, 21)]
+    return {
+        "calls": calls,
+        "overhead_p50_ms": round(percentile(overheads, 50), 2),
+        "overhead_p95_ms": round(percentile(overheads, 95), 2),
+        "prompt_tokens_turn_20": per_turn[-1],
+        "total_tokens_20_turns": sum(per_turn),
+    }
+
+
 def write_doc(figures: dict[str, Any]) -> None:
     ing, q, cold = figures["ingest"], figures["query"], figures["cold_start"]
     rows = [
@@ -177,6 +256,25 @@ def write_doc(figures: dict[str, Any]) -> None:
             "Cold start of `coach search` (process start to exit)",
             f"{cold['cold_search_median_s']} s (median of {cold['runs']})",
             "",
+        ),
+    ]
+    sc, llm = figures["scoring"], figures["llm"]
+    rows += [
+        (
+            f"Offline scoring of a ~{sc['mean_words']}-word answer, warm ({sc['answers']} answers)",
+            f"p50 {sc['p50_ms']} ms, p95 {sc['p95_ms']} ms",
+            "p95 <= 100 ms",
+        ),
+        (
+            "Our overhead per streamed LLM call (client time minus server time, local server)",
+            f"median {llm['overhead_p50_ms']} ms, p95 {llm['overhead_p95_ms']} ms over {llm['calls']} calls",
+            "median <= 12 ms",
+        ),
+        ("Prompt tokens at turn 20 of an interview", str(llm["prompt_tokens_turn_20"]), "<= 2,000"),
+        (
+            "Total prompt tokens over a 20-turn interview",
+            f"{llm['total_tokens_20_turns']:,}",
+            "<= 30,000",
         ),
     ]
     if figures.get("retrieval"):
@@ -217,6 +315,10 @@ def main() -> int:
         print("query", figures["query"], flush=True)
         figures["cold_start"] = bench_cold_start(settings.data_dir)
         print("cold start", figures["cold_start"], flush=True)
+        figures["scoring"] = bench_scoring(services)
+        print("scoring", figures["scoring"], flush=True)
+        figures["llm"] = bench_llm(services)
+        print("llm", figures["llm"], flush=True)
         REPORT.parent.mkdir(parents=True, exist_ok=True)
         REPORT.write_text(json.dumps(figures, indent=2))
         write_doc(figures)

@@ -33,7 +33,14 @@ FEATURES: dict[str, list[str]] = {
         "coverage_mean",
         "log_words",
     ],
-    "business_value": ["business_rate", "business_numbers", "business_sim", "coverage_mean"],
+    "business_value": [
+        "business_rate",
+        "business_numbers",
+        "business_sim",
+        "coverage_mean",
+        "business_sentences",
+        "business_quantified",
+    ],
     "clarity": [
         "filler_rate",
         "jargon_rate",
@@ -66,6 +73,11 @@ CONTENT_FEATURES = [
     "cosine_sq",
     "cosine_x_recall",
     "log_len",
+    "ref_cover_05",
+    "ref_cover_07",
+    "cos_hinge_05",
+    "cos_hinge_07",
+    "bigram_recall",
 ]
 RIDGE = 1.0
 
@@ -135,25 +147,29 @@ def fit_content(base: ScorerWeights) -> tuple[dict[str, Any], int]:
     training = [r for r in load_saf() if r.split == "training"]
     if not training:
         return base.content, 0
-    x = np.array(
-        [[content_features(r.answer, r.reference)[n] for n in CONTENT_FEATURES] for r in training]
-    )
+    rows = [content_features(r.answer, r.reference) for r in training]
+    x = np.array([[values[n] for n in CONTENT_FEATURES] for values in rows])
     y = np.array([r.score for r in training])
     return ridge(x, y, CONTENT_FEATURES, alpha=3.0), len(training)
 
 
-def main(path: Path = WEIGHTS_FILE) -> int:
+def main(path: Path = WEIGHTS_FILE, team_only: bool = False) -> int:
     prepare_offline_environment(Settings(data_dir=PROJECT_ROOT / ".coach-data"))
     base = ScorerWeights.load(path)
     started = time.perf_counter()
     thresholds, dimensions, overall, n_team = fit_team(base)
-    content, n_saf = fit_content(base)
+    content, n_saf = (base.content, 0) if team_only else fit_content(base)
+    previous = json.loads(path.read_text(encoding="utf-8"))
+    content_note = (
+        previous.get("content_fitted_on", "") if team_only else f"SAF training split ({n_saf} rows)"
+    )
     data = {
         "id": base.id,
         "fitted_on": (
             f"team dev split of evals/data/answers.v1.jsonl ({n_team} answers that are not "
-            f"non-answers); SAF training split ({n_saf} rows) for content"
+            f"non-answers); content: {content_note}"
         ),
+        "content_fitted_on": content_note,
         "fitted_at": time.strftime("%Y-%m-%d"),
         "thresholds": thresholds,
         "dimensions": dimensions,
@@ -169,4 +185,4 @@ def main(path: Path = WEIGHTS_FILE) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(team_only="--team-only" in sys.argv))

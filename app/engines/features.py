@@ -35,7 +35,10 @@ HIGH_LEVEL = re.compile(
     r"|the (core |key |main )?idea"
     r"|the goal (is|here)|my approach|the approach|overall|in summary|to summari[sz]e|"
     r"the short answer|essentially|fundamentally|i(?:'d| would) (build|treat|frame|design|start)"
-    r"|this is (a|an|really)|think of it as|step back)\b",
+    r"|this is (a|an|really)|think of it as|step back|short version|in one (line|sentence)"
+    r"|in a sentence|the gist|headline|the answer is|two (different )?(kinds|parts|halves|pieces"
+    r"|stages|problems|failures|questions)|three (kinds|parts|stages|pieces)|i'?d split"
+    r"|comes down to|boils down to|the heart of)\b",
     re.IGNORECASE,
 )
 ROADMAP = re.compile(
@@ -51,6 +54,14 @@ BUSINESS = re.compile(
     r"complaints|tickets|latency|p99|p95|throughput)\b",
     re.IGNORECASE,
 )
+OUTCOME = re.compile(
+    r"\b(revenue|profit|costs?|money|dollars?|customers?|retention|churn|conversion|sales|roi|kpi|"
+    r"margin|losses|satisfaction|nps|ctr|click[- ]through|engagement|sign[- ]?ups?|growth|"
+    r"savings?|saved|save|budget|complaints|tickets|business|stakeholders?|outcomes?|impact|"
+    r"users? (?:see|get|wait|churn|leave|stay|return)|hours|on-call|incidents?|fraud losses|"
+    r"chargebacks?|subscribers?|bookings?|orders?|watch time|sessions per)\b|\$",
+    re.IGNORECASE,
+)
 NUMBER = re.compile(
     r"(\$\s?\d|\d+(\.\d+)?\s?(%|percent|ms|x\b|k\b|m\b|hours?|days?|weeks?)|\b\d{2,})"
 )
@@ -58,7 +69,10 @@ TRADEOFF = re.compile(
     r"\b(trade[- ]?offs?|instead of|rather than|alternative(ly|s)?|versus|vs\.?|on the other hand|"
     r"downside|upside|at the cost of|in exchange|compared (to|with)|pros and cons|whereas|but it|"
     r"cheaper|simpler|more expensive|slower|faster|the catch|the risk|i chose|i'?d choose|i picked|"
-    r"i'?d pick|i'?d rather|i prefer|would rather|over (a|an|the) )\b",
+    r"i'?d pick|i'?d rather|i prefer|would rather|over (a|an|the) |instead|unless|depends on|"
+    r"balance|tension|the cost (is|of)|at the expense|worth (it|the)|otherwise|in return|"
+    r"gives up|give up|sacrific\w*|more robust|less accurate|more accurate|too (slow|expensive|"
+    r"complex|costly))\b",
     re.IGNORECASE,
 )
 FILLER = re.compile(
@@ -187,7 +201,7 @@ def extract(question: Question, answer: str, reference: str | None = None) -> An
     k = len(points)
     fixed = target_vectors(
         (
-            *[tp.point for tp in points],
+            *[f"{tp.point} {tp.follow_up}" for tp in points],
             question.question,
             reference or question.strong_answer.as_text(),
             question.strong_answer.summary,
@@ -222,6 +236,10 @@ def extract(question: Question, answer: str, reference: str | None = None) -> An
         "business_rate": _rate(BUSINESS, text, n),
         "business_numbers": min(5.0, float(len(NUMBER.findall(text)))),
         "business_sim": float((sent @ fixed[k + 3]).max()),
+        "business_sentences": min(4.0, float(sum(1 for s in spans if OUTCOME.search(s)))),
+        "business_quantified": min(
+            3.0, float(sum(1 for s in spans if OUTCOME.search(s) and NUMBER.search(s)))
+        ),
         "tradeoff_count": min(6.0, float(len(TRADEOFF.findall(text)))),
         "filler_rate": _rate(FILLER, text, n),
         "jargon_rate": _rate(JARGON, text, n),

@@ -288,6 +288,8 @@ def content_features(answer: str, reference: str) -> dict[str, float]:
     precision = overlap / len(aw) if aw else 0.0
     f1 = 2 * recall * precision / (recall + precision) if overlap else 0.0
     length_ratio = min(2.0, (len(answer.split()) + 1) / (len(reference.split()) + 1))
+    best_per_ref = cross.max(axis=1)
+    ab, rb = _bigrams(answer), _bigrams(reference)
     return {
         "cosine": whole,
         "ref_recall": ref_recall,
@@ -300,4 +302,14 @@ def content_features(answer: str, reference: str) -> dict[str, float]:
         "cosine_sq": whole * whole,
         "cosine_x_recall": whole * recall,
         "log_len": float(np.log1p(len(answer.split()))),
+        "ref_cover_05": float((best_per_ref >= 0.5).mean()),
+        "ref_cover_07": float((best_per_ref >= 0.7).mean()),
+        "cos_hinge_05": max(0.0, whole - 0.5),
+        "cos_hinge_07": max(0.0, whole - 0.7),
+        "bigram_recall": len(ab & rb) / len(rb) if rb else 0.0,
     }
+
+
+def _bigrams(text: str) -> set[tuple[str, str]]:
+    toks = [w for w in _CONTENT_WORD.findall(text.lower()) if w not in _STOP]
+    return set(zip(toks, toks[1:], strict=False))

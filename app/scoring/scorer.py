@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from app.corpus.loader import QuestionBank
 from app.corpus.models import Question, Rubric
 from app.engines.offline import FOLLOW_UP_BY_DIMENSION
-from app.engines.types import AssessRequest, Assessment, ModelSeam, RunInfo
+from app.engines.types import Assessment, AssessRequest, ModelSeam, RunInfo
 from app.errors import UserInputError
 from app.scoring.scorecard import DimensionResult, MissedPoint, Scorecard, StrengthResult
 from app.store.vectors import CorpusStore
@@ -55,7 +55,11 @@ class Scorer:
     """Question + answer -> Scorecard, with any engine behind the seam."""
 
     def __init__(
-        self, engine: ModelSeam, bank: QuestionBank, rubric: Rubric, store: CorpusStore | None = None
+        self,
+        engine: ModelSeam,
+        bank: QuestionBank,
+        rubric: Rubric,
+        store: CorpusStore | None = None,
     ) -> None:
         self.engine = engine
         self.bank = bank
@@ -90,7 +94,9 @@ class Scorer:
     ) -> Scorecard:
         answer = check_text("answer", answer, MAX_ANSWER_CHARS, allow_empty=True)
         if reference is not None:
-            reference = check_text("reference answer", reference, MAX_ANSWER_CHARS, allow_empty=True)
+            reference = check_text(
+                "reference answer", reference, MAX_ANSWER_CHARS, allow_empty=True
+            )
         resolved = self.resolve(question_id, question_text)
         request = AssessRequest(resolved.question, answer, self.rubric, reference or None)
         assessed = self.engine.assess(request)
