@@ -96,6 +96,12 @@ def ridge(x: np.ndarray, y: np.ndarray, names: list[str], alpha: float = RIDGE) 
     }
 
 
+def fit_cuts(raw: np.ndarray, labels: np.ndarray) -> list[float]:
+    """Cut points so that predicted bands follow the labels' distribution (quantile mapping)."""
+    shares = np.cumsum([np.mean(labels == band) for band in (1, 2, 3, 4)])
+    return [round(float(np.quantile(raw, min(0.999, share))), 5) for share in shares]
+
+
 def fit_coverage_threshold(rows: list[tuple[Any, Any]]) -> float:
     """Similarity above which a talking point counts as covered: best F1 against the labels."""
     best, best_f1 = 0.5, -1.0
@@ -135,11 +141,15 @@ def fit_team(base: ScorerWeights) -> tuple[dict[str, float], dict[str, Any], dic
         x = np.array([[v[n] for n in names] for v in values])
         y = np.array([row.labels[dim] for _, row in rows], dtype=float)
         dimensions[dim] = ridge(x, y, names)
+        raw = np.array([float(dimensions[dim]["intercept"]) + x_row @ np.array(list(dimensions[dim]["weights"].values())) for x_row in x])
+        dimensions[dim]["cuts"] = fit_cuts(raw, y)
     fitted = ScorerWeights(base.id, thresholds, dimensions, base.overall, base.content)
     engine = OfflineEngine(fitted)
     predicted = np.array([[engine.raw_scores(feats)[d] for d in DIMENSIONS] for feats, _ in rows])
     y = np.array([row.labels["overall"] for _, row in rows], dtype=float)
     overall = ridge(predicted, y, list(DIMENSIONS))
+    overall_raw = overall["intercept"] + predicted @ np.array(list(overall["weights"].values()))
+    overall["cuts"] = fit_cuts(overall_raw, y)
     return thresholds, dimensions, overall, len(rows)
 
 

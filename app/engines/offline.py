@@ -63,7 +63,10 @@ def linear(model: dict[str, Any], values: dict[str, float]) -> float:
     )
 
 
-def to_band(value: float) -> int:
+def to_band(value: float, cuts: list[float] | None = None) -> int:
+    """A 1-5 band: by fitted cut points when the model has them, else by rounding."""
+    if cuts:
+        return 1 + sum(1 for cut in cuts if value >= cut)
     return int(min(5, max(1, round(value))))
 
 
@@ -124,9 +127,12 @@ class OfflineEngine:
         if reason:
             return self._non_answer(question, reason, flags)
         raw = self.raw_scores(feats)
-        scores = {dim: to_band(value) for dim, value in raw.items()}
+        scores = {
+            dim: to_band(value, self.weights.dimensions[dim].get("cuts"))
+            for dim, value in raw.items()
+        }
         covered = self.covered(feats)
-        overall = to_band(linear(self.weights.overall, raw))
+        overall = to_band(linear(self.weights.overall, raw), self.weights.overall.get("cuts"))
         if scores["technical_coverage"] <= 1:
             overall = min(overall, 2)
         missed = [tp.id for tp in question.talking_points if tp.id not in covered]
