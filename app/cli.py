@@ -122,6 +122,20 @@ def cmd_feedback(args: argparse.Namespace, services: Services) -> int:
     return 0
 
 
+def cmd_interview(args: argparse.Namespace, services: Services) -> int:
+    """A mock interview in the terminal (or scripted from a file or a pipe)."""
+    from app.interview_cli import run_interview
+
+    return run_interview(args, services)
+
+
+def cmd_sessions(args: argparse.Namespace, services: Services) -> int:
+    """List, show or export past interview sessions."""
+    from app.interview_cli import run_sessions
+
+    return run_sessions(args, services)
+
+
 def cmd_config(args: argparse.Namespace, services: Services) -> int:
     """Show the settings in force (never the API key)."""
     for key, value in services.settings.describe().items():
@@ -198,6 +212,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=["offline", "llm", "auto"])
     p.add_argument("--json", action="store_true", help="print the scorecard as JSON")
     p.set_defaults(handler=cmd_feedback)
+
+    p = sub.add_parser("interview", help="a mock interview in the terminal")
+    p.add_argument("--track", choices=TRACKS)
+    p.add_argument("--difficulty", choices=DIFFICULTIES)
+    p.add_argument("--questions", type=int, default=3)
+    p.add_argument("--follow-ups", type=int, default=2)
+    p.add_argument("--engine", choices=["offline", "llm", "auto"])
+    p.add_argument("--focus-file", help="a job description or notes to focus the questions")
+    p.add_argument("--answers-file", help="answers separated by lines holding only ---")
+    p.add_argument("--transcript-out", help="write the transcript (.json or .md)")
+    p.add_argument("--resume", metavar="SESSION_ID", help="continue an unfinished session")
+    p.set_defaults(handler=cmd_interview)
+
+    p = sub.add_parser("sessions", help="past interview sessions")
+    ssub = p.add_subparsers(dest="sessions_command", required=True)
+    lst = ssub.add_parser("list", help="recent sessions")
+    lst.add_argument("--limit", type=int, default=20)
+    shw = ssub.add_parser("show", help="a session's transcript")
+    shw.add_argument("id")
+    exp = ssub.add_parser("export", help="export a transcript")
+    exp.add_argument("id")
+    exp.add_argument("--format", choices=["md", "json"], default="md")
+    exp.add_argument("--out", help="file to write (default: print)")
+    p.set_defaults(handler=cmd_sessions)
 
     p = sub.add_parser("config", help="show the settings in force")
     p.set_defaults(handler=cmd_config)

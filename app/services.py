@@ -11,7 +11,10 @@ from app.corpus.loader import QuestionBank, load_bank, load_rubric
 from app.corpus.models import Rubric
 from app.engines.factory import make_engine
 from app.engines.types import ModelSeam
+from app.interview.graph import Interviewer
 from app.scoring.scorer import Scorer
+from app.sessions.db import SessionDB
+from app.sessions.service import InterviewSessions
 from app.store.vectors import CorpusStore
 from app.tokens import use_cache
 
@@ -51,6 +54,25 @@ class Services:
         """A scorer over the chosen engine (default: the settings' engine)."""
         seam = self.engine if engine is None else make_engine(self.settings, engine)
         return Scorer(seam, self.bank, self.rubric, self._store_if_ready())
+
+    @cached_property
+    def session_db(self) -> SessionDB:
+        return SessionDB(self.settings.database_path)
+
+    def interviews(self, engine: str | None = None) -> InterviewSessions:
+        """Interview sessions over the chosen engine, checkpointed in the data dir."""
+        import sqlite3
+
+        from langgraph.checkpoint.sqlite import SqliteSaver
+
+        scorer = self.scorer(engine)
+        conn = sqlite3.connect(
+            self.settings.data_dir / "checkpoints.sqlite3", check_same_thread=False
+        )
+        interviewer = Interviewer(
+            scorer.engine, scorer, self.bank, self.rubric, SqliteSaver(conn), scorer.store
+        )
+        return InterviewSessions(self.session_db, interviewer)
 
     def _store_if_ready(self) -> CorpusStore | None:
         try:

@@ -141,7 +141,13 @@ def fit_team(base: ScorerWeights) -> tuple[dict[str, float], dict[str, Any], dic
         x = np.array([[v[n] for n in names] for v in values])
         y = np.array([row.labels[dim] for _, row in rows], dtype=float)
         dimensions[dim] = ridge(x, y, names)
-        raw = np.array([float(dimensions[dim]["intercept"]) + x_row @ np.array(list(dimensions[dim]["weights"].values())) for x_row in x])
+        raw = np.array(
+            [
+                float(dimensions[dim]["intercept"])
+                + x_row @ np.array(list(dimensions[dim]["weights"].values()))
+                for x_row in x
+            ]
+        )
         dimensions[dim]["cuts"] = fit_cuts(raw, y)
     fitted = ScorerWeights(base.id, thresholds, dimensions, base.overall, base.content)
     engine = OfflineEngine(fitted)

@@ -7,6 +7,7 @@ import pytest
 from app.engines.offline import OfflineEngine
 from app.engines.types import Assessed, Assessment, DimensionScore, RunInfo, Strength
 from app.errors import NotFoundError, UserInputError
+from app.scoring.gaps import DIMENSION_FOLLOW_UPS
 from app.scoring.scorecard import render_text
 from app.scoring.scorer import Scorer
 from app.services import Services
@@ -144,13 +145,25 @@ def test_huge_or_binary_answers_get_a_clear_message(
         scorer.score(answer, question_id=QID)
 
 
-def test_follow_up_targets_the_first_missed_point(
+def test_weak_answer_without_business_value_gets_the_business_follow_up(scorer: Scorer) -> None:
+    card = scorer.score(WEAK, question_id=QID)
+    assert card.dimension("business_value").score <= 2
+    assert card.follow_up == DIMENSION_FOLLOW_UPS["business_value"]
+
+
+def test_follow_up_targets_a_missed_point_once_business_value_is_there(
     scorer: Scorer, corpus_services: Services
 ) -> None:
-    card = scorer.score(WEAK, question_id=QID)
+    answer = (
+        "At a high level, I'd rank the feed by predicted engagement so people come back daily. "
+        "The business goal is retention: we would expect a 2% lift in daily active users and "
+        "protect ad revenue, measured in an A/B test against the current ranking."
+    )
+    card = scorer.score(answer, question_id=QID)
+    assert card.dimension("business_value").score >= 3 and card.missed_points
     question = corpus_services.bank.get(QID)
-    first_missed = question.talking_point(card.missed_points[0].id)
-    assert first_missed is not None and card.follow_up == first_missed.follow_up
+    missed = [question.talking_point(m.id) for m in card.missed_points]
+    assert card.follow_up in {p.follow_up for p in missed if p}
 
 
 def test_reference_answer_is_accepted(scorer: Scorer) -> None:

@@ -81,13 +81,6 @@ TIPS = {
     "technical_coverage": "Cover the missing points: {missed}.",
     "tradeoffs": "Name one alternative you rejected and what your choice costs.",
 }
-FOLLOW_UP_BY_DIMENSION = {
-    "business_value": "What would this change for the business, and how would you measure it?",
-    "step_back": "Can you step back and give me the high-level idea in one or two sentences?",
-    "tradeoffs": "What alternative did you consider, and why did you choose against it?",
-    "clarity": "Could you walk me through that again, more briefly and in plain words?",
-    "technical_coverage": "What else would you need to get right for this to work in production?",
-}
 
 
 class OfflineEngine:

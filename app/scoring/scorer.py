@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from app.corpus.loader import QuestionBank
 from app.corpus.models import Question, Rubric
-from app.engines.offline import FOLLOW_UP_BY_DIMENSION
 from app.engines.types import Assessment, AssessRequest, ModelSeam, RunInfo
 from app.errors import UserInputError
+from app.scoring.gaps import biggest_gap
 from app.scoring.scorecard import DimensionResult, MissedPoint, Scorecard, StrengthResult
 from app.store.vectors import CorpusStore
 
@@ -38,17 +38,12 @@ def check_text(label: str, text: object, limit: int, allow_empty: bool = False) 
 
 
 def plan_follow_up(question: Question, assessment: Assessment, missed: list[str]) -> str:
-    """The biggest gap: the first missed talking point, else the weakest dimension."""
-    if assessment.non_answer:
-        return question.talking_points[0].follow_up
-    if missed:
-        point = question.talking_point(missed[0])
-        if point:
-            return point.follow_up
-    weakest = min(assessment.dimensions, key=lambda d: d.score)
-    if weakest.score >= 4:
+    """The follow-up on the biggest gap; a closing probe when there is none."""
+    scores = {d.id: d.score for d in assessment.dimensions}
+    gap = biggest_gap(question, scores, missed, non_answer=bool(assessment.non_answer))
+    if gap is None:
         return "Good. What would you monitor after launch, and what would make you roll it back?"
-    return FOLLOW_UP_BY_DIMENSION[weakest.id]
+    return gap.follow_up
 
 
 class Scorer:

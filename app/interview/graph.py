@@ -1,0 +1,359 @@
+"""The interview as a LangGraph state machine, checkpointed after every step.
+
+One invocation per candidate message: receive -> (command | assess -> follow up or move on)
+-> ask -> END. The state (config, asked ids, cards so far, the current question) lives in the
+checkpointer under the session id, so an interview resumes after a restart.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+
+from app.corpus.loader import QuestionBank
+from app.corpus.models import Question, Rubric
+from app.engines.types import ModelSeam, PhraseRequest, Turn
+from app.interview.plan import COMMANDS, InterviewConfig, pick_question, summarise
+from app.scoring.gaps import biggest_gap
+from app.scoring.scorer import Scorer
+from app.store.vectors import CorpusStore
+
+HISTORY_TURNS = 12
+
+
+class InterviewState(TypedDict, total=False):
+    session_id: str
+    config: dict[str, Any]
+    status: Literal["new", "asking", "done"]
+    asked: list[str]
+    current: str | None
+    answer_so_far: str
+    follow_ups_used: int
+    probed: list[str]
+    last_prompt: str
+    cards: list[dict[str, Any]]
+    history: list[dict[str, str]]
+    inbox: str
+    inbox_seq: int
+    processed_seq: int
+    outbox: list[dict[str, Any]]
+    card: dict[str, Any] | None
+    summary: dict[str, Any] | None
+
+
+def command_of(text: str) -> str | None:
+    """'hint', 'repeat', 'skip' or 'end' when the message is only that word."""
+    word = text.strip().lower().strip(".!/ ")
+    return word if word in COMMANDS else None
+
+
+class Interviewer:
+    """Builds and runs the graph; knows nothing of storage beyond the checkpointer it is given."""
+
+    def __init__(
+        self,
+        engine: ModelSeam,
+        scorer: Scorer,
+        bank: QuestionBank,
+        rubric: Rubric,
+        checkpointer: Any,
+        store: CorpusStore | None = None,
+    ) -> None:
+        self.engine = engine
+        self.scorer = scorer
+        self.bank = bank
+        self.rubric = rubric
+        self.store = store
+        self.graph = self._build().compile(checkpointer=checkpointer)
+
+    # -- public --------------------------------------------------------------------------
+    def start(self, session_id: str, config: InterviewConfig) -> InterviewState:
+        state: InterviewState = {
+            "session_id": session_id,
+            "config": config.as_dict(),
+            "status": "new",
+            "asked": [],
+            "current": None,
+            "answer_so_far": "",
+            "follow_ups_used": 0,
+            "probed": [],
+            "last_prompt": "",
+            "cards": [],
+            "history": [],
+            "inbox": "",
+            "inbox_seq": 0,
+            "processed_seq": 0,
+            "outbox": [],
+            "card": None,
+            "summary": None,
+        }
+        return self._invoke(session_id, state)
+
+    def reply(self, session_id: str, text: str, seq: int) -> InterviewState:
+        """Process the candidate message stored at transcript position seq."""
+        return self._invoke(
+            session_id, {"inbox": text, "inbox_seq": seq, "outbox": [], "card": None}
+        )
+
+    def state(self, session_id: str) -> InterviewState:
+        snapshot = self.graph.get_state({"configurable": {"thread_id": session_id}})
+        return dict(snapshot.values) if snapshot and snapshot.values else {}  # type: ignore[return-value]
+
+    def _invoke(self, session_id: str, update: InterviewState) -> InterviewState:
+        config: Any = {"configurable": {"thread_id": session_id}}
+        result: InterviewState = self.graph.invoke(update, config)
+        return result
+
+    # -- graph ---------------------------------------------------------------------------
+    def _build(self) -> StateGraph:
+        g = StateGraph(InterviewState)
+        g.add_node("receive", self._receive)
+        g.add_node("assess", self._assess)
+        g.add_node("follow_up", self._follow_up)
+        g.add_node("next_question", self._next_question)
+        g.add_node("hint", self._hint)
+        g.add_node("repeat", self._repeat)
+        g.add_node("wrap_up", self._wrap_up)
+        g.add_edge(START, "receive")
+        g.add_conditional_edges(
+            "receive",
+            self._route,
+            ["next_question", "assess", "hint", "repeat", "wrap_up", END],
+        )
+        g.add_conditional_edges("assess", self._after_assess, ["follow_up", "next_question"])
+        g.add_edge("follow_up", END)
+        g.add_edge("hint", END)
+        g.add_edge("repeat", END)
+        g.add_conditional_edges("next_question", self._after_next, ["wrap_up", END])
+        g.add_edge("wrap_up", END)
+        return g
+
+    def _route(self, state: InterviewState) -> str:
+        if state.get("status") == "new":
+            return "next_question"
+        if state.get("status") == "done":
+            return END
+        command = command_of(state.get("inbox", ""))
+        return {"skip": "next_question", "end": "wrap_up", "hint": "hint", "repeat": "repeat"}.get(
+            command or "", "assess"
+        )
+
+    def _receive(self, state: InterviewState) -> InterviewState:
+        if state.get("status") == "done":
+            message = "This interview has ended. Start a new one to keep practising."
+            return {
+                "outbox": [self._message("closed", message, None)],
+                "processed_seq": state.get("inbox_seq", 0),
+            }
+        update: InterviewState = {"processed_seq": state.get("inbox_seq", 0)}
+        text = state.get("inbox", "")
+        if state.get("status") == "asking" and text:
+            update["history"] = [*state.get("history", []), {"role": "candidate", "text": text}][
+                -HISTORY_TURNS:
+            ]
+        if command_of(text) == "skip" and state.get("current"):
+            update["cards"] = [
+                *state.get("cards", []),
+                {"question_id": state["current"], "skipped": True},
+            ]
+            update["answer_so_far"] = ""
+        return update
+
+    def _question(self, state: InterviewState) -> Question:
+        return self.bank.get(str(state.get("current")))
+
+    def _assess(self, state: InterviewState) -> InterviewState:
+        question = self._question(state)
+        so_far = "\n".join(p for p in (state.get("answer_so_far", ""), state.get("inbox", "")) if p)
+        card = self.scorer.score(so_far, question_id=question.id).model_dump()
+        best = next((q for d in card["dimensions"] for q in d["evidence"]), "")
+        compact = {
+            "question_id": question.id,
+            "overall": card["overall"],
+            "scores": {d["id"]: d["score"] for d in card["dimensions"]},
+            "missed": [m["id"] for m in card["missed_points"]],
+            "non_answer": card["non_answer"],
+            "quote": best,
+        }
+        cards = [
+            c
+            for c in state.get("cards", [])
+            if c.get("question_id") != question.id or c.get("skipped")
+        ]
+        return {"answer_so_far": so_far, "card": card, "cards": [*cards, compact]}
+
+    def _gap(self, state: InterviewState) -> Any:
+        compact = state["cards"][-1]
+        return biggest_gap(
+            self._question(state),
+            compact["scores"],
+            compact["missed"],
+            non_answer=bool(compact["non_answer"]),
+            probed=frozenset(state.get("probed", [])),
+        )
+
+    def _after_assess(self, state: InterviewState) -> str:
+        limit = int(state["config"]["follow_ups"])
+        if state.get("follow_ups_used", 0) >= limit:
+            return "next_question"
+        return "follow_up" if self._gap(state) else "next_question"
+
+    def _follow_up(self, state: InterviewState) -> InterviewState:
+        gap = self._gap(state)
+        question = self._question(state)
+        point = (
+            question.talking_point(gap.target.split(":", 1)[1])
+            if gap.target.startswith("point:")
+            else None
+        )
+        request = PhraseRequest(
+            kind="follow_up",
+            question=question,
+            planned_text=gap.follow_up,
+            talking_point=point,
+            answer_excerpt=state.get("inbox", "")[-1500:],
+            history=self._turns(state),
+        )
+        phrased = self.engine.phrase(request)
+        message = self._message(
+            "follow_up", phrased.text, question.id, phrased.run.label, target=gap.target
+        )
+        return {
+            "follow_ups_used": state.get("follow_ups_used", 0) + 1,
+            "probed": [*state.get("probed", []), gap.target],
+            "last_prompt": phrased.text,
+            "outbox": [*state.get("outbox", []), message],
+            "history": [*state.get("history", []), {"role": "interviewer", "text": phrased.text}][
+                -HISTORY_TURNS:
+            ],
+        }
+
+    def _next_question(self, state: InterviewState) -> InterviewState:
+        config = InterviewConfig.from_dict(state["config"])
+        asked = list(state.get("asked", []))
+        if len(asked) >= config.questions:
+            return {"current": None}
+        question = pick_question(self.bank, config, asked, state["session_id"], self.store)
+        if question is None:
+            return {"current": None}
+        number = len(asked) + 1
+        request = PhraseRequest(
+            kind="ask",
+            question=question,
+            planned_text=question.question,
+            number=number,
+            total=config.questions,
+            history=self._turns(state),
+        )
+        phrased = self.engine.phrase(request)
+        text = f"Question {number} of {config.questions} ({question.difficulty}): {phrased.text}"
+        return {
+            "status": "asking",
+            "asked": [*asked, question.id],
+            "current": question.id,
+            "answer_so_far": "",
+            "follow_ups_used": 0,
+            "probed": [],
+            "last_prompt": text,
+            "outbox": [
+                *state.get("outbox", []),
+                self._message("question", text, question.id, phrased.run.label),
+            ],
+            "history": [*state.get("history", []), {"role": "interviewer", "text": text}][
+                -HISTORY_TURNS:
+            ],
+        }
+
+    def _after_next(self, state: InterviewState) -> str:
+        return END if state.get("current") else "wrap_up"
+
+    def _hint(self, state: InterviewState) -> InterviewState:
+        question = self._question(state)
+        missed = next(
+            (
+                c["missed"]
+                for c in reversed(state.get("cards", []))
+                if c.get("question_id") == question.id and "missed" in c
+            ),
+            None,
+        )
+        probed = {p.split(":", 1)[1] for p in state.get("probed", []) if p.startswith("point:")}
+        ids = [i for i in (missed or [tp.id for tp in question.talking_points]) if i not in probed]
+        point = question.talking_point(ids[0]) if ids else question.talking_points[0]
+        request = PhraseRequest(
+            kind="hint",
+            question=question,
+            planned_text=point.follow_up if point else "",
+            talking_point=point,
+        )
+        phrased = self.engine.phrase(request)
+        return {"outbox": [self._message("hint", phrased.text, question.id, phrased.run.label)]}
+
+    def _repeat(self, state: InterviewState) -> InterviewState:
+        return {
+            "outbox": [self._message("repeat", state.get("last_prompt", ""), state.get("current"))]
+        }
+
+    def _wrap_up(self, state: InterviewState) -> InterviewState:
+        summary = summarise(state.get("cards", []), self.rubric, self.bank, state.get("asked", []))
+        return {
+            "status": "done",
+            "current": None,
+            "summary": summary,
+            "outbox": [
+                *state.get("outbox", []),
+                self._message("summary", render_summary(summary), None),
+            ],
+        }
+
+    # -- helpers -------------------------------------------------------------------------
+    @staticmethod
+    def _turns(state: InterviewState) -> tuple[Turn, ...]:
+        return tuple(
+            Turn("interviewer" if h["role"] == "interviewer" else "candidate", h["text"])
+            for h in state.get("history", [])
+        )
+
+    def _message(
+        self,
+        kind: str,
+        text: str,
+        question_id: str | None,
+        engine: str | None = None,
+        target: str | None = None,
+    ) -> dict[str, Any]:
+        return {
+            "role": "interviewer",
+            "kind": kind,
+            "text": text,
+            "question_id": question_id,
+            "engine": engine or self.engine.name,
+            "target": target,
+        }
+
+
+def render_summary(summary: dict[str, Any]) -> str:
+    """The session scorecard as plain text for the chat and the terminal."""
+    if not summary.get("answered"):
+        return "Interview over. No question was answered, so there is nothing to score yet."
+    lines = [
+        f"Interview over. Overall {summary['overall']}/5 over "
+        f"{summary['answered']} answered question(s)."
+    ]
+    lines += [f"- {dim.replace('_', ' ')}: {avg}/5" for dim, avg in summary["dimensions"].items()]
+    best, weakest = summary["best"], summary["weakest"]
+    lines.append(
+        f"Best answer: {best['question_id']} ({best['overall']}/5)"
+        + (f' "{best["quote"]}"' if best["quote"] else "")
+    )
+    lines.append(
+        f"Weakest answer: {weakest['question_id']} ({weakest['overall']}/5)"
+        + (f' "{weakest["quote"]}"' if weakest["quote"] else "")
+    )
+    for drill in summary["drills"]:
+        practice = ", ".join(drill["questions"]) or "any question in the bank"
+        lines.append(
+            f"Practise {drill['dimension'].replace('_', ' ')}: {drill['drill']} Try: {practice}."
+        )
+    return "\n".join(lines)

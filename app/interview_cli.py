@@ -1,0 +1,137 @@
+"""Terminal front end of the interviewer: interactive, or scripted from a file or a pipe."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+from app.errors import UserInputError
+from app.interview.plan import InterviewConfig
+from app.services import Services
+from app.sessions.service import InterviewSessions, Step
+
+SEPARATOR = "---"
+PROMPT = "(end your answer with a line '---' or an empty line; commands: hint, repeat, skip, end)"
+
+
+def answers_from_lines(lines: Iterator[str], blank_ends: bool) -> Iterator[str]:
+    """Answers separated by a line holding only '---' (or a blank line, interactively)."""
+    buffer: list[str] = []
+    for raw in lines:
+        line = raw.rstrip("\n")
+        if line.strip() == SEPARATOR or (blank_ends and not line.strip() and buffer):
+            yield "\n".join(buffer).strip()
+            buffer = []
+        elif line.strip() or buffer:
+            buffer.append(line)
+    if buffer and "\n".join(buffer).strip():
+        yield "\n".join(buffer).strip()
+
+
+def read_file_answers(path: str) -> Iterator[str]:
+    file = Path(path)
+    if not file.is_file():
+        raise UserInputError(f"no such answers file: {file}")
+    try:
+        text = file.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise UserInputError(f"{file} is not UTF-8 text") from None
+    return answers_from_lines(iter(text.splitlines()), blank_ends=False)
+
+
+def show(step: Step, out: TextIO) -> None:
+    if step.card:
+        card = step.card
+        dims = ", ".join(f"{d['id'].replace('_', ' ')} {d['score']}" for d in card["dimensions"])
+        engine = (
+            card["engine"]
+            if not card.get("fallback_reason")
+            else f"offline (fallback: {card['fallback_reason']})"
+        )
+        note = f"; not an answer: {card['non_answer']}" if card.get("non_answer") else ""
+        out.write(f"  [scored {card['overall']}/5 by {engine}: {dims}{note}]\n")
+    for message in step.messages:
+        out.write(f"\nInterviewer: {message['text']}\n")
+    out.flush()
+
+
+def run_interview(args: argparse.Namespace, services: Services, out: TextIO = sys.stdout) -> int:
+    sessions: InterviewSessions = services.interviews(args.engine)
+    if args.resume:
+        step = sessions.resume(args.resume)
+        out.write(f"Resuming session {step.session_id}.\n")
+    else:
+        focus = Path(args.focus_file).read_text(encoding="utf-8") if args.focus_file else ""
+        config = InterviewConfig(
+            track=args.track,
+            difficulty=args.difficulty,
+            questions=args.questions,
+            follow_ups=args.follow_ups,
+            focus=focus,
+        )
+        step = sessions.start(config)
+        out.write(
+            f"Session {step.session_id} (engine: {sessions.interviewer.engine.name}). "
+            f"Resume later with: coach interview --resume {step.session_id}\n"
+        )
+    show(step, out)
+    interactive = args.answers_file is None and sys.stdin.isatty()
+    if args.answers_file:
+        answers = read_file_answers(args.answers_file)
+    else:
+        if interactive:
+            out.write(f"{PROMPT}\n")
+        answers = answers_from_lines(iter(sys.stdin.readline, ""), blank_ends=interactive)
+    while not step.done:
+        if interactive:
+            out.write("\nYou: ")
+            out.flush()
+        answer = next(answers, None)
+        if answer is None:
+            out.write(
+                "\nNo more answers; the session is saved. "
+                f"Resume with: coach interview --resume {step.session_id}\n"
+            )
+            break
+        if not interactive:
+            out.write(f"\nYou: {answer}\n")
+        try:
+            step = sessions.answer(step.session_id, answer)
+        except UserInputError as err:
+            out.write(f"  ({err})\n")
+            continue
+        show(step, out)
+    if args.transcript_out:
+        fmt = "json" if args.transcript_out.endswith(".json") else "md"
+        Path(args.transcript_out).write_text(
+            sessions.export(step.session_id, fmt), encoding="utf-8"
+        )
+        out.write(f"Transcript written to {args.transcript_out}\n")
+    return 0
+
+
+def run_sessions(args: argparse.Namespace, services: Services, out: TextIO = sys.stdout) -> int:
+    db = services.session_db
+    if args.sessions_command == "list":
+        rows = db.sessions(limit=args.limit)
+        if not rows:
+            out.write("no sessions yet: start one with `coach interview`\n")
+        for row in rows:
+            overall = (row.summary or {}).get("overall")
+            score = f"{overall}/5" if overall is not None else "-"
+            out.write(
+                f"{row.id}  {row.status:<8} {row.track or 'any':<18} "
+                f"{row.questions} q  overall {score}\n"
+            )
+        return 0
+    sessions = services.interviews("offline")
+    text = sessions.export(args.id, "md" if args.sessions_command == "show" else args.format)
+    if args.sessions_command == "export" and args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        out.write(f"wrote {args.out}\n")
+    else:
+        out.write(text)
+    return 0

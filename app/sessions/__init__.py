@@ -1,0 +1,1 @@
+"""Sessions: interviews, their turns and scorecards in SQLite, with numbered migrations."""
