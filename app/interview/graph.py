@@ -7,7 +7,7 @@ checkpointer under the session id, so an interview resumes after a restart.
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, TypedDict, cast
 
 from langgraph.graph import END, START, StateGraph
 
@@ -20,6 +20,7 @@ from app.scoring.scorer import Scorer
 from app.store.vectors import CorpusStore
 
 HISTORY_TURNS = 12
+STRONG_OVERALL = 4
 
 
 class InterviewState(TypedDict, total=False):
@@ -102,8 +103,8 @@ class Interviewer:
 
     def _invoke(self, session_id: str, update: InterviewState) -> InterviewState:
         config: Any = {"configurable": {"thread_id": session_id}}
-        result: InterviewState = self.graph.invoke(update, config)
-        return result
+        result: Any = self.graph.invoke(update, config)
+        return cast(InterviewState, result)
 
     # -- graph ---------------------------------------------------------------------------
     def _build(self) -> StateGraph:
@@ -197,6 +198,9 @@ class Interviewer:
         limit = int(state["config"]["follow_ups"])
         if state.get("follow_ups_used", 0) >= limit:
             return "next_question"
+        compact = state["cards"][-1]
+        if compact["overall"] >= STRONG_OVERALL and not compact["non_answer"]:
+            return "next_question"  # a strong answer is not nagged
         return "follow_up" if self._gap(state) else "next_question"
 
     def _follow_up(self, state: InterviewState) -> InterviewState:
