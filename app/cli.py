@@ -36,6 +36,10 @@ def cmd_ingest(args: argparse.Namespace, services: Services) -> int:
         progress=sys.stderr.isatty(),
     )
     print(report.summary())
+    if not args.paths:
+        from app.engines.features import warm_vectors
+
+        warm_vectors(list(services.bank.questions.values()))
     return 0
 
 

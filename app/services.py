@@ -10,6 +10,7 @@ from app.config import Settings, load_settings
 from app.corpus.loader import QuestionBank, load_bank, load_rubric
 from app.corpus.models import Rubric
 from app.engines.factory import make_engine
+from app.engines.features import use_vector_cache
 from app.engines.types import ModelSeam
 from app.interview.graph import Interviewer
 from app.scoring.scorer import Scorer
@@ -26,6 +27,7 @@ def prepare_offline_environment(settings: Settings) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     use_cache(settings.tiktoken_cache_dir)
+    use_vector_cache(settings.cache_dir / "corpus_vectors.npz")
 
 
 @dataclass

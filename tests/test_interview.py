@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from openai_server import FakeOpenAI
+from test_scoring import STRONG
 
 from app.config import Settings
 from app.errors import UserInputError
@@ -20,8 +22,6 @@ from app.scoring.gaps import DIMENSION_FOLLOW_UPS
 from app.services import Services, prepare_offline_environment
 from app.sessions.db import MIGRATIONS, SessionDB
 from app.sessions.service import InterviewSessions
-from openai_server import FakeOpenAI
-from test_scoring import STRONG
 
 FEED_FOCUS = "Ranking the home news feed of a social network: which posts each person sees first."
 WEAK_ON_TOPIC = (
@@ -294,7 +294,7 @@ def test_sigkill_mid_interview_then_resume_keeps_every_answer(
         "Bias is error from wrong assumptions; variance is sensitivity to the sample.",
         "I would use cross-validation to pick it.",
     ]
-    for n, answer in enumerate(answers, start=2):
+    for answer in answers:
         proc.stdin.write(answer + "\n---\n")
         proc.stdin.flush()
         _read_until(proc, "Interviewer:", 1)

@@ -6,12 +6,14 @@ import html
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
 from app.corpus.models import Question
 from app.store.embeddings import DIMENSION as DIM
 from app.store.embeddings import embed
+from app.store.vector_cache import VectorCache
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])|\n+")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d+(?:[.,]\d+)?%?")
@@ -148,10 +150,41 @@ def _unit(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.clip(norms, 1e-12, None)
 
 
-@lru_cache(maxsize=512)
+# Fixed corpus texts (talking points, strong answers, references) and answer sentences are
+# embedded once: a follow-up re-scores the answer so far without re-embedding what was said.
+CORPUS_VECTORS = VectorCache()
+SENTENCE_VECTORS = VectorCache(capacity=4096)
+
+
+def use_vector_cache(path: Path) -> None:
+    """Keep corpus-text vectors on disk (under the data dir) across processes."""
+    global CORPUS_VECTORS
+    if CORPUS_VECTORS.path != path:
+        CORPUS_VECTORS = VectorCache(path)
+
+
 def target_vectors(texts: tuple[str, ...]) -> np.ndarray:
-    """Embeddings of a question's fixed texts, computed once per question."""
-    return embed(list(texts))
+    """Embeddings of a question's fixed texts."""
+    return CORPUS_VECTORS.embed(list(texts))
+
+
+def question_targets(question: Question, reference: str | None = None) -> tuple[str, ...]:
+    """The fixed texts an answer to this question is compared with."""
+    return (
+        *[f"{tp.point} {tp.follow_up}" for tp in question.talking_points],
+        question.question,
+        reference or question.strong_answer.as_text(),
+        question.strong_answer.summary,
+        question.strong_answer.business_value,
+    )
+
+
+def warm_vectors(questions: list[Question]) -> int:
+    """Embed every question's fixed texts now (at ingest) and persist them; returns the count."""
+    texts = [t for q in questions for t in question_targets(q)]
+    CORPUS_VECTORS.embed(texts)
+    CORPUS_VECTORS.save()
+    return len(texts)
 
 
 def span_vectors(spans: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -163,7 +196,7 @@ def span_vectors(spans: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if not spans:
         zero = np.zeros((1, DIM), dtype=np.float32)
         return zero, zero[:0], zero[0]
-    sent = embed(spans)
+    sent = SENTENCE_VECTORS.embed(spans)
     pairs = _unit(sent[:-1] + sent[1:]) if len(spans) > 1 else sent[:0]
     whole = _unit(sent.sum(axis=0))
     return sent, pairs, whole
@@ -199,15 +232,7 @@ def extract(question: Question, answer: str, reference: str | None = None) -> An
     n = len(toks)
     points = question.talking_points
     k = len(points)
-    fixed = target_vectors(
-        (
-            *[f"{tp.point} {tp.follow_up}" for tp in points],
-            question.question,
-            reference or question.strong_answer.as_text(),
-            question.strong_answer.summary,
-            question.strong_answer.business_value,
-        )
-    )
+    fixed = target_vectors(question_targets(question, reference))
     sent, pairs, whole_vec = span_vectors(spans)
     wins = (spans + [" ".join(spans[i : i + 2]) for i in range(len(spans) - 1)]) or [" "]
     win_vecs = np.vstack([sent, pairs])
