@@ -39,24 +39,23 @@ class VectorCache:
             self._vectors.clear()  # a damaged cache is rebuilt, never trusted
 
     def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, DIMENSION), dtype=np.float32)
         keys = [_key(t) for t in texts]
         with self._lock:
-            missing = list(
-                dict.fromkeys(t for t, k in zip(texts, keys, strict=True) if k not in self._vectors)
-            )
+            found = {k: self._vectors[k] for k in keys if k in self._vectors}
+        missing = list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True) if k not in found))
         if missing:
             fresh = embed(missing)
-            with self._lock:
-                for text, row in zip(missing, fresh, strict=True):
-                    self._vectors[_key(text)] = row
-                self._dirty = True
-                while len(self._vectors) > self.capacity:
-                    self._vectors.popitem(last=False)
+            found.update({_key(t): row for t, row in zip(missing, fresh, strict=True)})
         with self._lock:
-            rows = [self._vectors[k] for k in keys]
             for k in keys:
+                self._vectors[k] = found[k]
                 self._vectors.move_to_end(k)
-        return np.vstack(rows) if rows else np.zeros((0, DIMENSION), dtype=np.float32)
+            self._dirty = self._dirty or bool(missing)
+            while len(self._vectors) > self.capacity:
+                self._vectors.popitem(last=False)
+        return np.vstack([found[k] for k in keys])
 
     def clear(self) -> None:
         with self._lock:
