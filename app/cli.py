@@ -166,8 +166,7 @@ def serve_auth(host: str, insecure: bool) -> tuple[str, str] | None:
         return (user, password)
     if not _is_loopback(host) and not insecure:
         raise UserInputError(
-            f"serving on {host} exposes the app: "
-            "set COACH_AUTH=user:pass or pass --insecure-no-auth"
+            f"serving on {host} exposes the app: set COACH_AUTH=user:pass or pass --insecure-no-auth"
         )
     return None
 
@@ -247,9 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="serve the web app")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7860)
-    p.add_argument(
-        "--insecure-no-auth", action="store_true", help="allow a non-loopback host without auth"
-    )
+    p.add_argument("--insecure-no-auth", action="store_true", help="allow a non-loopback host without auth")
     p.set_defaults(handler=cmd_serve)
     return parser
 

@@ -106,9 +106,7 @@ def run_interview(args: argparse.Namespace, services: Services, out: TextIO = sy
         show(step, out)
     if args.transcript_out:
         fmt = "json" if args.transcript_out.endswith(".json") else "md"
-        Path(args.transcript_out).write_text(
-            sessions.export(step.session_id, fmt), encoding="utf-8"
-        )
+        Path(args.transcript_out).write_text(sessions.export(step.session_id, fmt), encoding="utf-8")
         out.write(f"Transcript written to {args.transcript_out}\n")
     return 0
 
@@ -123,8 +121,7 @@ def run_sessions(args: argparse.Namespace, services: Services, out: TextIO = sys
             overall = (row.summary or {}).get("overall")
             score = f"{overall}/5" if overall is not None else "-"
             out.write(
-                f"{row.id}  {row.status:<8} {row.track or 'any':<18} "
-                f"{row.questions} q  overall {score}\n"
+                f"{row.id}  {row.status:<8} {row.track or 'any':<18} {row.questions} q  overall {score}\n"
             )
         return 0
     sessions = services.interviews("offline")

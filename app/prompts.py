@@ -16,9 +16,7 @@ from app.config import PROJECT_ROOT
 from app.errors import CorpusError, NotFoundError
 
 PROMPTS_DIR = PROJECT_ROOT / "prompts"
-_ENV = jinja2.Environment(
-    undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False
-)
+_ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False)
 _TAG = re.compile(r"</?\s*(candidate_answer|reference_answer|data)\b[^>]*>", re.IGNORECASE)
 
 
@@ -76,8 +74,7 @@ class PromptTemplate(BaseModel):
         extra = set(variables) - set(self.variables)
         if missing or extra:
             raise CorpusError(
-                f"prompt {self.id}: missing {sorted(missing) or '-'}, "
-                f"unexpected {sorted(extra) or '-'}"
+                f"prompt {self.id}: missing {sorted(missing) or '-'}, unexpected {sorted(extra) or '-'}"
             )
         system, user = self._templates
         try:
@@ -117,9 +114,7 @@ def load_prompt_file(path: Path) -> PromptTemplate:
         raise CorpusError(f"{path}: invalid prompt: {err}") from None
     used, declared = prompt.used_variables(), set(prompt.variables)
     if used != declared:
-        raise CorpusError(
-            f"{path}: variables declared {sorted(declared)} but templates use {sorted(used)}"
-        )
+        raise CorpusError(f"{path}: variables declared {sorted(declared)} but templates use {sorted(used)}")
     if path.stem != prompt.id:
         raise CorpusError(f"{path}: file name must be the prompt id ({prompt.id}.yaml)")
     return prompt

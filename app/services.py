@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -28,6 +29,9 @@ def prepare_offline_environment(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     use_cache(settings.tiktoken_cache_dir)
     use_vector_cache(settings.cache_dir / "corpus_vectors.npz")
+
+
+_BUILD_LOCK = threading.RLock()
 
 
 @dataclass
@@ -62,15 +66,21 @@ class Services:
         return SessionDB(self.settings.database_path)
 
     def interviews(self, engine: str | None = None) -> InterviewSessions:
-        """Interview sessions over the chosen engine, checkpointed in the data dir."""
+        """Interview sessions over the chosen engine (built once per engine choice)."""
+        key = engine or self.settings.engine
+        with _BUILD_LOCK:
+            cache = self.__dict__.setdefault("_interviews", {})
+            if key not in cache:
+                cache[key] = self._build_interviews(engine)
+            return cache[key]  # type: ignore[no-any-return]
+
+    def _build_interviews(self, engine: str | None) -> InterviewSessions:
         import sqlite3
 
         from langgraph.checkpoint.sqlite import SqliteSaver
 
         scorer = self.scorer(engine)
-        conn = sqlite3.connect(
-            self.settings.data_dir / "checkpoints.sqlite3", check_same_thread=False
-        )
+        conn = sqlite3.connect(self.settings.data_dir / "checkpoints.sqlite3", check_same_thread=False)
         interviewer = Interviewer(
             scorer.engine, scorer, self.bank, self.rubric, SqliteSaver(conn), scorer.store
         )

@@ -83,9 +83,5 @@ def encoding_name_for_model(model: str) -> str:
 
 def count_tokens(text: str, model_or_encoding: str = "cl100k_base") -> int:
     """Number of tokens in text for a model name or an encoding name."""
-    name = (
-        model_or_encoding
-        if model_or_encoding in _TABLES
-        else encoding_name_for_model(model_or_encoding)
-    )
+    name = model_or_encoding if model_or_encoding in _TABLES else encoding_name_for_model(model_or_encoding)
     return len(encoding(name).encode(text, disallowed_special=()))

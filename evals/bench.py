@@ -218,9 +218,7 @@ def bench_llm(services: Services, calls: int = 60) -> dict[str, float]:
         engine = LLMEngine(settings)
         overheads: list[float] = []
         for i in range(calls + 5):
-            server.enqueue(
-                Action("stream", chunks=["What exactly ", "would you ", "optimise for?"])
-            )
+            server.enqueue(Action("stream", chunks=["What exactly ", "would you ", "optimise for?"]))
             before = len(server.requests)
             start = time.perf_counter()
             engine.phrase(request(4))

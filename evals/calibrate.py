@@ -150,9 +150,7 @@ def main() -> int:
     from app.engines.offline import default_weights
 
     weights_data = json.loads(
-        Path(__file__)
-        .parent.parent.joinpath("app", "engines", "data", "offline_scorer.v1.json")
-        .read_text()
+        Path(__file__).parent.parent.joinpath("app", "engines", "data", "offline_scorer.v1.json").read_text()
     )
     started = time.perf_counter()
     figures = {

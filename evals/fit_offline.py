@@ -132,9 +132,7 @@ def fit_team(base: ScorerWeights) -> tuple[dict[str, float], dict[str, Any], dic
             rows.append((feats, row))
     thresholds = dict(base.thresholds)
     thresholds["covered_point"] = fit_coverage_threshold(rows)
-    engine = OfflineEngine(
-        ScorerWeights(base.id, thresholds, base.dimensions, base.overall, base.content)
-    )
+    engine = OfflineEngine(ScorerWeights(base.id, thresholds, base.dimensions, base.overall, base.content))
     values = [engine.feature_values(feats) for feats, _ in rows]
     dimensions = {}
     for dim, names in FEATURES.items():

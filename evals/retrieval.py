@@ -46,7 +46,5 @@ def recall_at_k(store: CorpusStore, path: Path, k: int = 5) -> RetrievalResult:
         if set(got) & set(case["acceptable"]):  # type: ignore[arg-type]
             result.found += 1
         else:
-            result.misses.append(
-                {"query": case["query"], "got": got, "acceptable": case["acceptable"]}
-            )
+            result.misses.append({"query": case["query"], "got": got, "acceptable": case["acceptable"]})
     return result

@@ -13,9 +13,7 @@ sys.path.insert(0, str(GUARD_DIR))
 import sitecustomize as netguard  # noqa: E402
 
 netguard.install()
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (str(GUARD_DIR), os.environ.get("PYTHONPATH", "")) if p
-)
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(GUARD_DIR), os.environ.get("PYTHONPATH", "")) if p)
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ["ANONYMIZED_TELEMETRY"] = "False"
 for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "COACH_ENGINE", "CHROMA_HOST", "COACH_MODEL"):

@@ -95,9 +95,7 @@ class FakeOpenAI:
                 started = time.perf_counter()
                 length = int(self.headers.get("content-length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
-                record = Recorded(
-                    body=body, headers={k.lower(): v for k, v in self.headers.items()}
-                )
+                record = Recorded(body=body, headers={k.lower(): v for k, v in self.headers.items()})
                 server.requests.append(record)
                 if not self.path.endswith("/chat/completions"):
                     self._json(404, {"error": {"message": "not found"}})
@@ -162,9 +160,7 @@ class FakeOpenAI:
                 for piece in chunks:
                     delta = {"index": 0, "delta": {"content": piece}, "finish_reason": None}
                     self._event({**base, "choices": [delta]})
-                self._event(
-                    {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
-                )
+                self._event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
                 if (body.get("stream_options") or {}).get("include_usage"):
                     self._event({**base, "choices": [], "usage": _usage(body, "".join(chunks))})
                 self.wfile.write(b"data: [DONE]\n\n")
@@ -175,9 +171,7 @@ class FakeOpenAI:
                 self.wfile.write(f"data: {json.dumps(data)}\n\n".encode())
                 self.wfile.flush()
 
-            def _json(
-                self, status: int, data: dict[str, Any], extra: dict[str, str] | None = None
-            ) -> None:
+            def _json(self, status: int, data: dict[str, Any], extra: dict[str, str] | None = None) -> None:
                 payload = json.dumps(data).encode()
                 self.send_response(status)
                 self.send_header("content-type", "application/json")

@@ -22,9 +22,7 @@ def cli_env(tmp_path: Path, shared_data_dir: Path, monkeypatch: pytest.MonkeyPat
     return data
 
 
-def test_ingest_then_search_json(
-    cli_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_ingest_then_search_json(cli_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     docs = write_docs(tmp_path / "docs")
     assert main(["ingest", str(docs)]) == 0
     summary = capsys.readouterr().out.strip().splitlines()[-1]

@@ -20,10 +20,7 @@ def test_auto_engine_is_llm_with_key_or_url(var: str) -> None:
 
 
 def test_explicit_engine_wins() -> None:
-    assert (
-        load_settings({"OPENAI_API_KEY": "k", "COACH_ENGINE": "offline"}).resolved_engine
-        == "offline"
-    )
+    assert load_settings({"OPENAI_API_KEY": "k", "COACH_ENGINE": "offline"}).resolved_engine == "offline"
 
 
 def test_bad_values_are_user_errors() -> None:

@@ -80,9 +80,7 @@ def corpus_files() -> list[Path]:
     return sorted(p for p in CORPUS_DIR.rglob("*") if p.suffix in {".yaml", ".md"})
 
 
-@pytest.mark.skipif(
-    not SEEDS_DIR.exists(), reason="../shared/seeds is not present (checked when it is)"
-)
+@pytest.mark.skipif(not SEEDS_DIR.exists(), reason="../shared/seeds is not present (checked when it is)")
 def test_no_twelve_word_run_shared_with_any_seed() -> None:
     seeds = [p.read_text(encoding="utf-8") for p in SEEDS_DIR.glob("*.txt")]
     assert seeds

@@ -50,9 +50,7 @@ def test_empty_text_still_embeds() -> None:
 def test_chroma_function_config_round_trip() -> None:
     fn = CoachEmbeddingFunction()
     assert fn.get_config() == {"model_id": MODEL_ID}
-    assert isinstance(
-        CoachEmbeddingFunction.build_from_config(fn.get_config()), CoachEmbeddingFunction
-    )
+    assert isinstance(CoachEmbeddingFunction.build_from_config(fn.get_config()), CoachEmbeddingFunction)
     with pytest.raises(IntegrityError):
         CoachEmbeddingFunction.build_from_config({"model_id": "other-model"})
     assert len(fn(["hello"])[0]) == DIMENSION
@@ -113,8 +111,6 @@ def test_langchain_chroma_vectorstore_uses_our_embeddings(tmp_path: Path) -> Non
         embedding_function=LangChainEmbeddings(),
         persist_directory=str(tmp_path / "lc"),
     )
-    store.add_texts(
-        ["Shadow deployments log a new model's outputs.", "Heaps give O(log n) inserts."]
-    )
+    store.add_texts(["Shadow deployments log a new model's outputs.", "Heaps give O(log n) inserts."])
     top = store.similarity_search("run the new model silently on live traffic", k=1)
     assert top[0].page_content.startswith("Shadow")

@@ -98,9 +98,7 @@ def test_malformed_yaml_warns_and_keeps_previous_chunks(services: Services, tmp_
 
 
 @pytest.mark.parametrize("make", ["missing", "empty_dir"])
-def test_missing_or_empty_path_is_a_user_error(
-    services: Services, tmp_path: Path, make: str
-) -> None:
+def test_missing_or_empty_path_is_a_user_error(services: Services, tmp_path: Path, make: str) -> None:
     path = tmp_path / "nothing"
     if make == "empty_dir":
         path.mkdir()
@@ -111,9 +109,7 @@ def test_missing_or_empty_path_is_a_user_error(
 def test_long_document_is_split_by_tokens(services: Services, tmp_path: Path) -> None:
     folder = tmp_path / "long"
     folder.mkdir()
-    paragraphs = [
-        f"Paragraph {i} talks about topic {i} in feature engineering. " * 8 for i in range(40)
-    ]
+    paragraphs = [f"Paragraph {i} talks about topic {i} in feature engineering. " * 8 for i in range(40)]
     (folder / "notes.md").write_text("# Notes\n\n" + "\n\n".join(paragraphs))
     report = ingest(services.store, [folder])
     assert report.chunks > 5
@@ -127,7 +123,5 @@ def test_long_document_is_split_by_tokens(services: Services, tmp_path: Path) ->
 def test_seed_articles_ingest_and_answer_queries(services: Services) -> None:
     report = ingest(services.store, [SEEDS_DIR], kind="document")
     assert report.documents == 4 and report.chunks >= 8
-    hits = services.store.search(
-        "which interview modules does an MLE loop have?", k=3, kind="document"
-    )
+    hits = services.store.search("which interview modules does an MLE loop have?", k=3, kind="document")
     assert any("001_" in h.source for h in hits)

@@ -83,9 +83,7 @@ def test_follow_ups_are_capped_and_aim_at_new_gaps(interviews: InterviewSessions
     assert targets[0] != targets[1]
 
 
-def test_commands_hint_repeat_skip_end(
-    interviews: InterviewSessions, corpus_services: Services
-) -> None:
+def test_commands_hint_repeat_skip_end(interviews: InterviewSessions, corpus_services: Services) -> None:
     sid = feed_interview(interviews)
     question = corpus_services.bank.get("msd-news-feed-ranking")
     hint = interviews.answer(sid, "hint").messages[0]
@@ -122,9 +120,7 @@ def test_session_scorecard_after_answers(interviews: InterviewSessions) -> None:
 
 
 @pytest.mark.parametrize("bad", ["", "   ", "a\x00b", "x" * 20_001])
-def test_bad_messages_are_refused_and_nothing_is_stored(
-    interviews: InterviewSessions, bad: str
-) -> None:
+def test_bad_messages_are_refused_and_nothing_is_stored(interviews: InterviewSessions, bad: str) -> None:
     sid = feed_interview(interviews)
     before = len(interviews.db.turns(sid))
     with pytest.raises(UserInputError):
@@ -228,15 +224,11 @@ def test_interview_with_the_llm_engine_over_http(tmp_path: Path, corpus_services
         assert step.messages[0]["kind"] == "follow_up"
         assert step.messages[0]["text"] == "LLM: and what would that change for the business?"
         judged = [
-            r
-            for r in server.requests
-            if "strict, fair interviewer" in r.body["messages"][0]["content"]
+            r for r in server.requests if "strict, fair interviewer" in r.body["messages"][0]["content"]
         ]
         assert WEAK_ON_TOPIC in judged[0].body["messages"][-1]["content"]
         hidden = corpus_services.bank.get("msd-news-feed-ranking").strong_answer.summary
-        assert all(
-            hidden not in t.text for t in interviews.db.turns(sid) if t.role == "interviewer"
-        )
+        assert all(hidden not in t.text for t in interviews.db.turns(sid) if t.role == "interviewer")
 
 
 # -- crash and resume -------------------------------------------------------------------------

@@ -104,9 +104,7 @@ def test_malformed_twice_falls_back_visibly(
     assert result.run.label == "offline (fallback: malformed output)"
 
 
-def test_429_is_retried_then_succeeds(
-    engine: LLMEngine, server: FakeOpenAI, request_: AssessRequest
-) -> None:
+def test_429_is_retried_then_succeeds(engine: LLMEngine, server: FakeOpenAI, request_: AssessRequest) -> None:
     server.enqueue(Action("status", status=429))
     result = engine.assess(request_)
     assert result.run.engine == "llm" and len(server.requests) == 2
@@ -151,9 +149,7 @@ def test_scorer_drops_quotes_the_model_invented(
     engine: LLMEngine, server: FakeOpenAI, corpus_services: Services
 ) -> None:
     server.reply(judge_reply(quote="I shipped it to 10 million users"))
-    card = Scorer(engine, corpus_services.bank, corpus_services.rubric).score(
-        ANSWER, question_id=QID
-    )
+    card = Scorer(engine, corpus_services.bank, corpus_services.rubric).score(ANSWER, question_id=QID)
     assert card.engine == "llm" and all(d.evidence == [] for d in card.dimensions)
     assert card.strengths == [] and any("dropped" in f for f in card.flags)
 
@@ -162,9 +158,7 @@ def test_scorecard_says_when_it_fell_back(
     engine: LLMEngine, server: FakeOpenAI, corpus_services: Services
 ) -> None:
     server.enqueue(Action("status", status=500), Action("status", status=500))
-    card = Scorer(engine, corpus_services.bank, corpus_services.rubric).score(
-        ANSWER, question_id=QID
-    )
+    card = Scorer(engine, corpus_services.bank, corpus_services.rubric).score(ANSWER, question_id=QID)
     assert card.engine == "offline" and card.fallback_reason == "server error (500)"
     assert card.engine_label == "offline (fallback: server error (500))"
 
@@ -210,12 +204,8 @@ def test_stream_failure_falls_back_to_the_corpus_wording(
     assert final.run.engine == "offline" and final.run.fallback_reason == "server error (500)"
 
 
-def test_prompt_stays_within_budget_at_turn_20(
-    engine: LLMEngine, corpus_services: Services
-) -> None:
-    per_turn = [
-        engine.request_tokens(phrase_request(corpus_services, turns=2 * t)) for t in range(1, 21)
-    ]
+def test_prompt_stays_within_budget_at_turn_20(engine: LLMEngine, corpus_services: Services) -> None:
+    per_turn = [engine.request_tokens(phrase_request(corpus_services, turns=2 * t)) for t in range(1, 21)]
     assert per_turn[-1] <= PROMPT_BUDGET
     assert sum(per_turn) <= 30_000
     assert per_turn[-1] < 2 * per_turn[4], "older turns must be trimmed, not resent"
@@ -245,10 +235,7 @@ def test_cost_table_and_override(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_engine_choice(tmp_path: Path) -> None:
     assert make_engine(Settings(data_dir=tmp_path)).name == "offline"
-    assert (
-        make_engine(Settings(data_dir=tmp_path, openai_base_url="http://127.0.0.1:1/v1")).name
-        == "llm"
-    )
+    assert make_engine(Settings(data_dir=tmp_path, openai_base_url="http://127.0.0.1:1/v1")).name == "llm"
     assert make_engine(Settings(data_dir=tmp_path, openai_api_key="k"), "offline").name == "offline"
     with pytest.raises(UserInputError, match="needs OPENAI_API_KEY"):
         make_engine(Settings(data_dir=tmp_path), "llm")

@@ -31,9 +31,7 @@ def test_filters_and_exclusions(corpus_services: Services) -> None:
     top = store.search_questions("design a feed ranking system", k=3, track="ml_system_design")
     assert len(top) == 3 and all(qid.startswith("msd-") for qid, _ in top)
     first = top[0][0]
-    again = store.search_questions(
-        "design a feed ranking system", k=3, exclude_question_ids=[first]
-    )
+    again = store.search_questions("design a feed ranking system", k=3, exclude_question_ids=[first])
     assert first not in [qid for qid, _ in again]
     hard = store.search_questions("regularisation", k=5, difficulty="hard")
     assert all(corpus_services.bank.get(qid).difficulty == "hard" for qid, _ in hard)

@@ -35,9 +35,7 @@ WEAK = (
 
 @pytest.fixture(scope="module")
 def scorer(corpus_services: Services) -> Scorer:
-    return Scorer(
-        OfflineEngine(), corpus_services.bank, corpus_services.rubric, corpus_services.store
-    )
+    return Scorer(OfflineEngine(), corpus_services.bank, corpus_services.rubric, corpus_services.store)
 
 
 @pytest.mark.parametrize(
@@ -71,9 +69,7 @@ def test_strong_answer_beats_weak_answer(scorer: Scorer) -> None:
 def test_every_quote_is_in_the_answer(scorer: Scorer) -> None:
     for answer in (STRONG, WEAK):
         card = scorer.score(answer, question_id=QID)
-        quotes = [q for d in card.dimensions for q in d.evidence] + [
-            s.evidence for s in card.strengths
-        ]
+        quotes = [q for d in card.dimensions for q in d.evidence] + [s.evidence for s in card.strengths]
         assert quotes and all(q in answer for q in quotes)
 
 
@@ -109,11 +105,7 @@ def test_html_answer_is_scored_as_text_and_quoted_verbatim(scorer: Scorer) -> No
 def test_free_text_question_uses_the_closest_bank_question(scorer: Scorer) -> None:
     card = scorer.score(WEAK, question_text="How would you rank posts in a social media feed?")
     assert card.matched_by == "closest bank question"
-    assert (
-        card.question_id.startswith("msd-")
-        and card.match_similarity
-        and card.match_similarity > 0.35
-    )
+    assert card.question_id.startswith("msd-") and card.match_similarity and card.match_similarity > 0.35
 
 
 def test_unrelated_free_text_question_is_refused(scorer: Scorer) -> None:
@@ -128,19 +120,13 @@ def test_unrelated_free_text_question_is_refused(scorer: Scorer) -> None:
         ({"question_text": "   "}, UserInputError),
     ],
 )
-def test_unknown_or_empty_question(
-    scorer: Scorer, kwargs: dict[str, str], error: type[Exception]
-) -> None:
+def test_unknown_or_empty_question(scorer: Scorer, kwargs: dict[str, str], error: type[Exception]) -> None:
     with pytest.raises(error):
         scorer.score(WEAK, **kwargs)
 
 
-@pytest.mark.parametrize(
-    "answer, message", [("x" * 20_001, "limit is 20,000"), ("a\x00b", "binary")]
-)
-def test_huge_or_binary_answers_get_a_clear_message(
-    scorer: Scorer, answer: str, message: str
-) -> None:
+@pytest.mark.parametrize("answer, message", [("x" * 20_001, "limit is 20,000"), ("a\x00b", "binary")])
+def test_huge_or_binary_answers_get_a_clear_message(scorer: Scorer, answer: str, message: str) -> None:
     with pytest.raises(UserInputError, match=message):
         scorer.score(answer, question_id=QID)
 
@@ -187,9 +173,7 @@ class InventingEngine:
             overall=5,
             covered_points=["goal_metric", "not-a-point"],
         )
-        return Assessed(
-            assessment, RunInfo(engine="llm", model="fake", prompt_version="scorer.judge.v1")
-        )
+        return Assessed(assessment, RunInfo(engine="llm", model="fake", prompt_version="scorer.judge.v1"))
 
 
 def test_invented_evidence_is_dropped_whatever_the_engine(corpus_services: Services) -> None:

@@ -10,9 +10,7 @@ from app.ui import bank
 
 
 def test_search_returns_rows_with_sources(corpus_services: Services) -> None:
-    rows, status = bank.search_bank(
-        corpus_services, "design a feed ranking system", "any", "question", 5
-    )
+    rows, status = bank.search_bank(corpus_services, "design a feed ranking system", "any", "question", 5)
     assert len(rows) == 5 and status.startswith("5 results")
     assert all(row[2] == "question" for row in rows)
     assert all(str(row[7]).startswith("corpus/questions/") for row in rows)
@@ -34,9 +32,7 @@ def test_bad_queries_get_a_clear_message(corpus_services: Services, query: str) 
 
 
 def test_html_in_a_query_is_escaped_in_the_status(corpus_services: Services) -> None:
-    _, status = bank.search_bank(
-        corpus_services, "<script>alert(1)</script> ranking", "any", "any", 3
-    )
+    _, status = bank.search_bank(corpus_services, "<script>alert(1)</script> ranking", "any", "any", 3)
     assert "<script>" not in status and "&lt;script&gt;" in status
 
 

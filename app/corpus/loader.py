@@ -46,9 +46,7 @@ class QuestionBank:
 
     def stats(self) -> dict[str, dict[str, int]]:
         """Counts by track and difficulty, every track and difficulty present."""
-        counts: Counter[tuple[str, str]] = Counter(
-            (q.track, q.difficulty) for q in self.questions.values()
-        )
+        counts: Counter[tuple[str, str]] = Counter((q.track, q.difficulty) for q in self.questions.values())
         table = {t: {d: counts[(t, d)] for d in DIFFICULTIES} for t in TRACKS}
         for row in table.values():
             row["total"] = sum(row.values())
@@ -148,9 +146,7 @@ def load_guides(corpus_dir: Path) -> list[Guide]:
     guides = []
     for path in sorted((corpus_dir / "guides").glob("*.md")):
         text = path.read_text(encoding="utf-8")
-        title = next(
-            (line[2:].strip() for line in text.splitlines() if line.startswith("# ")), path.stem
-        )
+        title = next((line[2:].strip() for line in text.splitlines() if line.startswith("# ")), path.stem)
         guides.append(Guide(id=path.stem, title=title, text=text, path=path))
     return guides
 

@@ -124,9 +124,7 @@ class Question(Strict):
         if len(ids) != len(set(ids)):
             raise ValueError("talking point ids repeat within the question")
         if self.track in CODING_TRACKS:
-            missing = [
-                name for name in ("complexity", "edge_cases", "examples") if not getattr(self, name)
-            ]
+            missing = [name for name in ("complexity", "edge_cases", "examples") if not getattr(self, name)]
             if missing:
                 raise ValueError(f"coding question lacks {', '.join(missing)}")
             if len(self.edge_cases or []) < 2 or len(self.examples or []) < 2:

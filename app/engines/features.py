@@ -64,9 +64,7 @@ OUTCOME = re.compile(
     r"chargebacks?|subscribers?|bookings?|orders?|watch time|sessions per)\b|\$",
     re.IGNORECASE,
 )
-NUMBER = re.compile(
-    r"(\$\s?\d|\d+(\.\d+)?\s?(%|percent|ms|x\b|k\b|m\b|hours?|days?|weeks?)|\b\d{2,})"
-)
+NUMBER = re.compile(r"(\$\s?\d|\d+(\.\d+)?\s?(%|percent|ms|x\b|k\b|m\b|hours?|days?|weeks?)|\b\d{2,})")
 TRADEOFF = re.compile(
     r"\b(trade[- ]?offs?|instead of|rather than|alternative(ly|s)?|versus|vs\.?|on the other hand|"
     r"downside|upside|at the cost of|in exchange|compared (to|with)|pros and cons|whereas|but it|"
@@ -226,14 +224,17 @@ def _rate(pattern: re.Pattern[str], text: str, per_words: int) -> float:
 
 def extract(question: Question, answer: str, reference: str | None = None) -> AnswerFeatures:
     """Features of an answer to a bank question (reference: optional model answer)."""
-    spans, injected = content_sentences(visible_text(answer))
-    text = " ".join(spans)
+    # Spans stay exact substrings of the answer (they are quoted as evidence); features and
+    # embeddings read the visible text, with any HTML tags removed.
+    spans, injected = content_sentences(answer)
+    seen = [visible_text(s).strip() or " " for s in spans]
+    text = visible_text(" ".join(spans))
     toks = words(text)
     n = len(toks)
     points = question.talking_points
     k = len(points)
     fixed = target_vectors(question_targets(question, reference))
-    sent, pairs, whole_vec = span_vectors(spans)
+    sent, pairs, whole_vec = span_vectors(seen if spans else [])
     wins = (spans + [" ".join(spans[i : i + 2]) for i in range(len(spans) - 1)]) or [" "]
     win_vecs = np.vstack([sent, pairs])
     sims = win_vecs @ fixed[:k].T
@@ -291,9 +292,7 @@ def extract(question: Question, answer: str, reference: str | None = None) -> An
     )
 
 
-def non_answer_reason(
-    feats: AnswerFeatures, question: Question, thresholds: dict[str, float]
-) -> str | None:
+def non_answer_reason(feats: AnswerFeatures, question: Question, thresholds: dict[str, float]) -> str | None:
     """Why this is not an answer at all, or None when it is one."""
     text = " ".join(feats.spans)
     if not text.strip():
@@ -305,10 +304,7 @@ def non_answer_reason(
     if feats.known_words < thresholds["min_known_word_share"]:
         return "gibberish"
     q_words = len(words(question.question))
-    if (
-        feats.question_sim >= thresholds["copy_similarity"]
-        and feats.word_count <= 1.6 * q_words + 5
-    ):
+    if feats.question_sim >= thresholds["copy_similarity"] and feats.word_count <= 1.6 * q_words + 5:
         return "repeats the question"
     if feats.relevance < thresholds["min_relevance"]:
         return "off topic"

@@ -157,9 +157,7 @@ class LLMEngine:
 
     def _fallback_run(self, prompt_id: str, reason: str) -> RunInfo:
         log.warning("llm call %s failed (%s); offline engine used", prompt_id, reason)
-        return RunInfo(
-            engine="offline", model=None, prompt_version=prompt_id, fallback_reason=reason
-        )
+        return RunInfo(engine="offline", model=None, prompt_version=prompt_id, fallback_reason=reason)
 
     # -- assessment ----------------------------------------------------------------------
     def assess(self, request: AssessRequest) -> Assessed:
@@ -189,9 +187,7 @@ class LLMEngine:
             offline.run = self._fallback_run(prompt.id, _reason(err))
             return offline
 
-    def _repair(
-        self, messages: Sequence[Message], bad: str, err: MalformedOutput
-    ) -> tuple[BaseModel, Any]:
+    def _repair(self, messages: Sequence[Message], bad: str, err: MalformedOutput) -> tuple[BaseModel, Any]:
         """One repair attempt: show the model its reply and the error, ask for valid JSON."""
         repair = [
             *messages,
@@ -220,9 +216,7 @@ class LLMEngine:
             )
         elif request.kind == "hint":
             prompt = self.prompts.latest("interviewer.hint")
-            point = (
-                request.talking_point.follow_up if request.talking_point else request.planned_text
-            )
+            point = request.talking_point.follow_up if request.talking_point else request.planned_text
             rendered = prompt.render(question=q.question, talking_point=point)
         else:
             prompt = self.prompts.latest("interviewer.follow_up")

@@ -71,9 +71,7 @@ def to_band(value: float, cuts: list[float] | None = None) -> int:
 
 
 TIPS = {
-    "step_back": (
-        "Open with one sentence that says what you would build and why, then preview the parts."
-    ),
+    "step_back": ("Open with one sentence that says what you would build and why, then preview the parts."),
     "business_value": (
         "Say who benefits and name the metric that would prove it (revenue, retention, cost, time)."
     ),
@@ -120,10 +118,7 @@ class OfflineEngine:
         if reason:
             return self._non_answer(question, reason, flags)
         raw = self.raw_scores(feats)
-        scores = {
-            dim: to_band(value, self.weights.dimensions[dim].get("cuts"))
-            for dim, value in raw.items()
-        }
+        scores = {dim: to_band(value, self.weights.dimensions[dim].get("cuts")) for dim, value in raw.items()}
         covered = self.covered(feats)
         overall = to_band(linear(self.weights.overall, raw), self.weights.overall.get("cuts"))
         if scores["technical_coverage"] <= 1:
@@ -197,9 +192,7 @@ class OfflineEngine:
             "tradeoffs": "Weighed alternatives",
         }
         return [
-            Strength(text=names[d.id], evidence=d.evidence[0])
-            for d in dims
-            if d.score >= 4 and d.evidence
+            Strength(text=names[d.id], evidence=d.evidence[0]) for d in dims if d.score >= 4 and d.evidence
         ]
 
     @staticmethod

@@ -93,9 +93,7 @@ class Interviewer:
 
     def reply(self, session_id: str, text: str, seq: int) -> InterviewState:
         """Process the candidate message stored at transcript position seq."""
-        return self._invoke(
-            session_id, {"inbox": text, "inbox_seq": seq, "outbox": [], "card": None}
-        )
+        return self._invoke(session_id, {"inbox": text, "inbox_seq": seq, "outbox": [], "card": None})
 
     def state(self, session_id: str) -> InterviewState:
         snapshot = self.graph.get_state({"configurable": {"thread_id": session_id}})
@@ -177,11 +175,7 @@ class Interviewer:
             "non_answer": card["non_answer"],
             "quote": best,
         }
-        cards = [
-            c
-            for c in state.get("cards", [])
-            if c.get("question_id") != question.id or c.get("skipped")
-        ]
+        cards = [c for c in state.get("cards", []) if c.get("question_id") != question.id or c.get("skipped")]
         return {"answer_so_far": so_far, "card": card, "cards": [*cards, compact]}
 
     def _gap(self, state: InterviewState) -> Any:
@@ -207,9 +201,7 @@ class Interviewer:
         gap = self._gap(state)
         question = self._question(state)
         point = (
-            question.talking_point(gap.target.split(":", 1)[1])
-            if gap.target.startswith("point:")
-            else None
+            question.talking_point(gap.target.split(":", 1)[1]) if gap.target.startswith("point:") else None
         )
         request = PhraseRequest(
             kind="follow_up",
@@ -220,9 +212,7 @@ class Interviewer:
             history=self._turns(state),
         )
         phrased = self.engine.phrase(request)
-        message = self._message(
-            "follow_up", phrased.text, question.id, phrased.run.label, target=gap.target
-        )
+        message = self._message("follow_up", phrased.text, question.id, phrased.run.label, target=gap.target)
         return {
             "follow_ups_used": state.get("follow_ups_used", 0) + 1,
             "probed": [*state.get("probed", []), gap.target],
@@ -264,9 +254,7 @@ class Interviewer:
                 *state.get("outbox", []),
                 self._message("question", text, question.id, phrased.run.label),
             ],
-            "history": [*state.get("history", []), {"role": "interviewer", "text": text}][
-                -HISTORY_TURNS:
-            ],
+            "history": [*state.get("history", []), {"role": "interviewer", "text": text}][-HISTORY_TURNS:],
         }
 
     def _after_next(self, state: InterviewState) -> str:
@@ -295,9 +283,7 @@ class Interviewer:
         return {"outbox": [self._message("hint", phrased.text, question.id, phrased.run.label)]}
 
     def _repeat(self, state: InterviewState) -> InterviewState:
-        return {
-            "outbox": [self._message("repeat", state.get("last_prompt", ""), state.get("current"))]
-        }
+        return {"outbox": [self._message("repeat", state.get("last_prompt", ""), state.get("current"))]}
 
     def _wrap_up(self, state: InterviewState) -> InterviewState:
         summary = summarise(state.get("cards", []), self.rubric, self.bank, state.get("asked", []))
@@ -342,8 +328,7 @@ def render_summary(summary: dict[str, Any]) -> str:
     if not summary.get("answered"):
         return "Interview over. No question was answered, so there is nothing to score yet."
     lines = [
-        f"Interview over. Overall {summary['overall']}/5 over "
-        f"{summary['answered']} answered question(s)."
+        f"Interview over. Overall {summary['overall']}/5 over {summary['answered']} answered question(s)."
     ]
     lines += [f"- {dim.replace('_', ' ')}: {avg}/5" for dim, avg in summary["dimensions"].items()]
     best, weakest = summary["best"], summary["weakest"]
@@ -357,7 +342,5 @@ def render_summary(summary: dict[str, Any]) -> str:
     )
     for drill in summary["drills"]:
         practice = ", ".join(drill["questions"]) or "any question in the bank"
-        lines.append(
-            f"Practise {drill['dimension'].replace('_', ' ')}: {drill['drill']} Try: {practice}."
-        )
+        lines.append(f"Practise {drill['dimension'].replace('_', ' ')}: {drill['drill']} Try: {practice}.")
     return "\n".join(lines)

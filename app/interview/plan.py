@@ -115,9 +115,7 @@ def summarise(
             "weakest": None,
             "drills": [],
         }
-    averages = {
-        dim: round(sum(c["scores"][dim] for c in answered) / len(answered), 2) for dim in DIMENSIONS
-    }
+    averages = {dim: round(sum(c["scores"][dim] for c in answered) / len(answered), 2) for dim in DIMENSIONS}
     overall = round(sum(c["overall"] for c in answered) / len(answered), 2)
     ranked = sorted(answered, key=lambda c: c["overall"])
     weakest_dims = sorted(averages, key=lambda d: averages[d])[:2]
@@ -140,16 +138,12 @@ def summarise(
     }
 
 
-def practice_questions(
-    bank: QuestionBank, dimension: str, track: str, asked: Sequence[str]
-) -> list[str]:
+def practice_questions(bank: QuestionBank, dimension: str, track: str, asked: Sequence[str]) -> list[str]:
     """Two unasked questions that train a dimension: business value through the narrative track."""
     tracks = ("career_narrative", track) if dimension == "business_value" else (track,)
     picked: list[str] = []
     for wanted in tracks:
-        pool = sorted(
-            q.id for q in bank.questions.values() if q.track == wanted and q.id not in asked
-        )
+        pool = sorted(q.id for q in bank.questions.values() if q.track == wanted and q.id not in asked)
         picked += [qid for qid in pool if qid not in picked][: 2 - len(picked)]
     return picked
 

@@ -66,8 +66,7 @@ def render_text(card: Scorecard) -> str:
     lines = [
         f"Question ({card.matched_by}): {card.question_id}",
         f"  {card.question}",
-        f"Overall: {card.overall}/5    engine: {card.engine_label}    "
-        f"rubric: {card.rubric_version}",
+        f"Overall: {card.overall}/5    engine: {card.engine_label}    rubric: {card.rubric_version}",
     ]
     if card.non_answer:
         lines.append(f"Not an answer: {card.non_answer}.")

@@ -89,9 +89,7 @@ class Scorer:
     ) -> Scorecard:
         answer = check_text("answer", answer, MAX_ANSWER_CHARS, allow_empty=True)
         if reference is not None:
-            reference = check_text(
-                "reference answer", reference, MAX_ANSWER_CHARS, allow_empty=True
-            )
+            reference = check_text("reference answer", reference, MAX_ANSWER_CHARS, allow_empty=True)
         resolved = self.resolve(question_id, question_text)
         request = AssessRequest(resolved.question, answer, self.rubric, reference or None)
         assessed = self.engine.assess(request)

@@ -185,8 +185,7 @@ class SessionDB:
     def finish(self, session_id: str, summary: dict[str, Any]) -> None:
         with self._tx() as conn:
             conn.execute(
-                "UPDATE sessions SET status = 'finished', summary_json = ?, updated_at = ?"
-                " WHERE id = ?",
+                "UPDATE sessions SET status = 'finished', summary_json = ?, updated_at = ? WHERE id = ?",
                 (json.dumps(summary), time.time(), session_id),
             )
 

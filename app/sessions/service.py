@@ -58,9 +58,7 @@ class InterviewSessions:
         self.resume(session_id)  # settle any step a crash left half done
         current = self.interviewer.state(session_id).get("current")
         kind = (
-            "command"
-            if text.strip().lower().strip(".!/ ") in ("hint", "repeat", "skip", "end")
-            else "answer"
+            "command" if text.strip().lower().strip(".!/ ") in ("hint", "repeat", "skip", "end") else "answer"
         )
         turn_id = self.db.add_turn(session_id, "candidate", kind, text, current)
         seq = self.db.turns(session_id)[-1].seq
@@ -92,9 +90,7 @@ class InterviewSessions:
             done=state.get("status") == "done",
         )
 
-    def _commit(
-        self, session_id: str, state: Mapping[str, Any], turn_id: int | None = None
-    ) -> Step:
+    def _commit(self, session_id: str, state: Mapping[str, Any], turn_id: int | None = None) -> Step:
         card = state.get("card")
         if card is not None:
             self.db.add_scorecard(session_id, turn_id, card["question_id"], card["overall"], card)
@@ -133,9 +129,7 @@ class InterviewSessions:
         return transcript_markdown(session.__dict__, turns, cards)
 
 
-def transcript_markdown(
-    session: dict[str, Any], turns: list[TurnRow], cards: list[dict[str, Any]]
-) -> str:
+def transcript_markdown(session: dict[str, Any], turns: list[TurnRow], cards: list[dict[str, Any]]) -> str:
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(session["created_at"]))
     lines = [
         f"# Mock interview {session['id']}",

@@ -115,9 +115,7 @@ class MiniLM:
         return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
 
 
-def length_buckets(
-    lengths: list[int], max_batch: int = BATCH_SIZE, slack: float = 1.3
-) -> list[list[int]]:
+def length_buckets(lengths: list[int], max_batch: int = BATCH_SIZE, slack: float = 1.3) -> list[list[int]]:
     """Indices grouped by similar length, so padding wastes at most ~30% of a batch."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])
     buckets: list[list[int]] = []
@@ -163,9 +161,7 @@ class CoachEmbeddingFunction(EmbeddingFunction[Documents]):
     @staticmethod
     def build_from_config(config: dict[str, Any]) -> CoachEmbeddingFunction:
         if config.get("model_id") != MODEL_ID:
-            raise IntegrityError(
-                f"collection was embedded with {config.get('model_id')}, not {MODEL_ID}"
-            )
+            raise IntegrityError(f"collection was embedded with {config.get('model_id')}, not {MODEL_ID}")
         return CoachEmbeddingFunction()
 
     def get_config(self) -> dict[str, Any]:

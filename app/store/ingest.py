@@ -142,8 +142,7 @@ def text_chunks(source: str, path: Path, text: str, kind: str) -> list[Chunk]:
     title = next((ln[2:].strip() for ln in text.splitlines() if ln.startswith("# ")), path.name)
     pieces = [p for p in _splitter().split_text(text) if p.strip()]
     return [
-        _chunk(source, piece, {"kind": kind, "title": title, "chunk": i})
-        for i, piece in enumerate(pieces)
+        _chunk(source, piece, {"kind": kind, "title": title, "chunk": i}) for i, piece in enumerate(pieces)
     ]
 
 

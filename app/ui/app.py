@@ -3,33 +3,28 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
+import pandas as pd  # noqa: E402
 
 from app.corpus.models import DIFFICULTIES, TRACKS  # noqa: E402
 from app.errors import CoachError  # noqa: E402
 from app.services import Services  # noqa: E402
 from app.store.vectors import KINDS  # noqa: E402
-from app.ui import bank  # noqa: E402
+from app.ui import bank, documents, handlers, views  # noqa: E402
+from app.ui.api import register_api  # noqa: E402
 
 TITLE = "MLE Interview Coach"
 MAX_UPLOAD = "2mb"
+ANY = handlers.ANY
 
 
-def _engine_badge(services: Services) -> str:
-    engine = services.settings.resolved_engine
-    if engine == "offline":
-        return "**Engine:** offline (built-in, no API key needed)"
-    return (
-        f"**Engine:** LLM `{services.settings.model}` (falls back to offline, visibly, on failure)"
-    )
-
-
-def _guarded(fn: Any) -> Any:
-    """Turn our errors into a gr.Error the page shows; the inputs stay as they were."""
+def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Our errors become a gr.Error on the page; the inputs stay as they were."""
 
     def wrapper(*args: Any) -> Any:
         try:
@@ -39,6 +34,223 @@ def _guarded(fn: Any) -> Any:
 
     wrapper.__name__ = fn.__name__
     return wrapper
+
+
+def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _interview_tab(services: Services) -> dict[str, Any]:
+    session = gr.State("")
+    with gr.Row():
+        track = gr.Dropdown([ANY, *TRACKS], value="ml_system_design", label="Track")
+        difficulty = gr.Dropdown([ANY, *DIFFICULTIES], value=ANY, label="Difficulty")
+        questions = gr.Slider(1, 10, value=3, step=1, label="Questions")
+        follow_ups = gr.Slider(0, 4, value=2, step=1, label="Follow-ups per question")
+    with gr.Accordion("Focus on a job description (optional)", open=False):
+        focus_doc = gr.Dropdown(documents.list_documents(services), label="One of your documents", value=None)
+        focus = gr.Textbox(label="…or paste it here", lines=4, max_length=20_000)
+    start = gr.Button("Start interview", variant="primary", elem_id="start-interview")
+    badge = gr.Markdown(handlers.engine_badge(services, [], None), elem_id="interview-engine")
+    chat = gr.Chatbot(label="Interview", height=420, elem_id="interview-chat", sanitize_html=True)
+    answer = gr.Textbox(
+        label="Your answer",
+        lines=5,
+        max_length=20_000,
+        elem_id="answer-box",
+        placeholder="Lead with the high-level idea, then the details…",
+    )
+    with gr.Row():
+        send = gr.Button("Send answer", variant="primary", elem_id="send-answer")
+        commands = {
+            name: gr.Button(name.title(), elem_id=f"cmd-{name}") for name in ("hint", "repeat", "skip", "end")
+        }
+    with gr.Accordion("Feedback on your last answer", open=False, elem_id="last-feedback"):
+        card_md = gr.Markdown("Answer a question to see its scorecard here.", elem_id="card-md")
+        marked = gr.HighlightedText(
+            label="Your answer, with the quoted evidence marked", combine_adjacent=False
+        )
+        card_plot = gr.BarPlot(
+            _frame([], ["dimension", "score"]),
+            x="dimension",
+            y="score",
+            y_lim=[0, 5],
+            label="Scores",
+        )
+    final_md = gr.Markdown(elem_id="final-scorecard")
+    final_plot = gr.BarPlot(
+        _frame([], ["dimension", "score"]),
+        x="dimension",
+        y="score",
+        y_lim=[0, 5],
+        label="Session scorecard",
+        visible=False,
+    )
+    with gr.Row():
+        export_btn = gr.Button("Prepare transcript downloads", elem_id="export")
+        md_file = gr.File(label="Transcript (Markdown)", interactive=False)
+        json_file = gr.File(label="Transcript (JSON)", interactive=False)
+
+    outputs = [session, chat, badge, card_md, marked, card_plot, final_md, final_plot, answer]
+
+    def render(view: handlers.InterviewView) -> tuple[Any, ...]:
+        card = view.card
+        card_bits: tuple[Any, ...] = (gr.update(), gr.update(), gr.update())
+        if card:
+            card_bits = (
+                views.scorecard_markdown(card),
+                views.highlights(view.answer, card),
+                _frame(views.score_rows(card), ["dimension", "score"]),
+            )
+        final: tuple[Any, Any] = (gr.update(), gr.update(visible=False))
+        if view.done:
+            final = (
+                views.summary_markdown(view.summary),
+                gr.update(
+                    value=_frame(views.summary_rows(view.summary), ["dimension", "score"]),
+                    visible=True,
+                ),
+            )
+        return (view.session_id, view.chat, view.engine, *card_bits, *final, "")
+
+    def do_start(t: str, d: str, q: float, f: float, doc: str | None, text: str) -> tuple[Any, ...]:
+        focus_text = text or documents.document_text(services, doc)
+        view = handlers.start_interview(services, t, d, q, f, focus_text)
+        return (
+            view.session_id,
+            view.chat,
+            view.engine,
+            "Answer a question to see its scorecard here.",
+            [],
+            _frame([], ["dimension", "score"]),
+            "",
+            gr.update(visible=False),
+            "",
+        )
+
+    def do_send(sid: str, text: str, history: Any) -> tuple[Any, ...]:
+        return render(handlers.send_answer(services, sid, text, history))
+
+    start.click(
+        guarded(do_start),
+        [track, difficulty, questions, follow_ups, focus_doc, focus],
+        outputs,
+        api_visibility="private",
+    )
+    send.click(guarded(do_send), [session, answer, chat], outputs, api_visibility="private")
+    answer.submit(guarded(do_send), [session, answer, chat], outputs, api_visibility="private")
+    for name, button in commands.items():
+        button.click(
+            guarded(lambda sid, history, n=name: render(handlers.send_answer(services, sid, n, history))),
+            [session, chat],
+            outputs,
+            api_visibility="private",
+        )
+    export_btn.click(
+        guarded(lambda sid: handlers.transcript_files(services, sid)),
+        session,
+        [md_file, json_file],
+        api_visibility="private",
+    )
+    return {"session": session, "outputs": outputs, "render": render, "focus_doc": focus_doc}
+
+
+def _feedback_tab(services: Services) -> None:
+    gr.Markdown("Paste an answer and get an honest scorecard: every quote is taken from your answer.")
+    with gr.Row():
+        picked = gr.Dropdown(
+            handlers.question_choices(services),
+            label="Bank question (type to search)",
+            value=None,
+            filterable=True,
+            elem_id="fb-question",
+        )
+        typed = gr.Textbox(label="…or type a question", max_length=2000, elem_id="fb-typed")
+    answer = gr.Textbox(label="Your answer", lines=8, max_length=20_000, elem_id="fb-answer")
+    reference = gr.Textbox(label="Reference answer (optional)", lines=3, max_length=20_000)
+    go = gr.Button("Get feedback", variant="primary", elem_id="fb-go")
+    card_md = gr.Markdown(elem_id="fb-card")
+    marked = gr.HighlightedText(label="Your answer, with the quoted evidence marked", combine_adjacent=False)
+    plot = gr.BarPlot(
+        _frame([], ["dimension", "score"]), x="dimension", y="score", y_lim=[0, 5], label="Scores"
+    )
+
+    def do_feedback(qid: str | None, text: str, ans: str, ref: str) -> tuple[Any, ...]:
+        card = handlers.feedback(services, qid, text, ans, ref)
+        return (
+            views.scorecard_markdown(card),
+            views.highlights(ans or "", card),
+            _frame(views.score_rows(card), ["dimension", "score"]),
+        )
+
+    go.click(
+        guarded(do_feedback),
+        [picked, typed, answer, reference],
+        [card_md, marked, plot],
+        api_visibility="private",
+    )
+
+
+def _progress_tab(services: Services, interview: dict[str, Any], tabs: gr.Tabs) -> None:
+    refresh = gr.Button("Refresh", elem_id="progress-refresh")
+    table = gr.Dataframe(
+        headers=["session", "started", "status", "track", "answered", "overall"],
+        type="array",
+        interactive=False,
+        elem_id="progress-table",
+    )
+    trend = gr.LinePlot(
+        _frame([], ["session", "dimension", "score"]),
+        x="session",
+        y="score",
+        color="dimension",
+        y_lim=[0, 5],
+        label="Per-dimension trend",
+    )
+    drills = gr.Markdown(elem_id="progress-drills")
+    with gr.Row():
+        unfinished = gr.Dropdown([], label="Unfinished sessions", value=None)
+        resume = gr.Button("Resume in the interview tab", elem_id="resume")
+
+    def do_refresh() -> tuple[Any, ...]:
+        data = handlers.progress(services)
+        lines = [f"- **{views.DIMENSION_NAMES[d]}**: {views.esc(text)}" for d, text in data["drills"]]
+        note = (
+            ("**Weakest dimensions and drills**\n" + "\n".join(lines))
+            if lines
+            else "Finish an interview to see trends."
+        )
+        return (
+            data["table"],
+            _frame(data["trend"], ["session", "dimension", "score"]),
+            note,
+            gr.update(choices=data["unfinished"], value=None),
+        )
+
+    def do_resume(sid: str | None) -> tuple[Any, ...]:
+        view = handlers.resume_interview(services, sid or "")
+        return (*interview["render"](view), gr.Tabs(selected="interview"))
+
+    refresh.click(guarded(do_refresh), None, [table, trend, drills, unfinished], api_visibility="private")
+    resume.click(guarded(do_resume), unfinished, [*interview["outputs"], tabs], api_visibility="private")
+
+
+def _documents_panel(services: Services, interview: dict[str, Any]) -> None:
+    with gr.Accordion("Your documents (job descriptions, notes)", open=False):
+        upload = gr.File(label="Add a .md or .txt file", file_types=[".md", ".txt"], type="filepath")
+        status = gr.Markdown()
+        listing = gr.Markdown("\n".join(f"- {views.esc(n)}" for n in documents.list_documents(services)))
+
+    def do_upload(path: str | None) -> tuple[Any, ...]:
+        message, names = documents.add_document(services, path)
+        return message, "\n".join(f"- {views.esc(n)}" for n in names), gr.update(choices=names)
+
+    upload.upload(
+        guarded(do_upload),
+        upload,
+        [status, listing, interview["focus_doc"]],
+        api_visibility="private",
+    )
 
 
 def _bank_tab(services: Services) -> None:
@@ -67,9 +279,7 @@ def _bank_tab(services: Services) -> None:
             interactive=False,
             wrap=True,
         )
-    picked = gr.Textbox(
-        label="Question id", placeholder="click a row, or type an id", elem_id="bank-pick"
-    )
+    picked = gr.Textbox(label="Question id", placeholder="click a row, or type an id", elem_id="bank-pick")
     detail = gr.Markdown(elem_id="bank-detail")
 
     def do_search(q: str, t: str, kd: str, n: float) -> tuple[list[list[object]], str]:
@@ -81,9 +291,9 @@ def _bank_tab(services: Services) -> None:
     def pick_listing(evt: gr.SelectData) -> str:
         return str((evt.row_value or [""])[0])
 
-    search_inputs = [query, track, kind, k]
-    search_btn.click(_guarded(do_search), search_inputs, [results, status], api_name="search")
-    query.submit(_guarded(do_search), search_inputs, [results, status], api_visibility="private")
+    inputs = [query, track, kind, k]
+    search_btn.click(guarded(do_search), inputs, [results, status], api_visibility="private")
+    query.submit(guarded(do_search), inputs, [results, status], api_visibility="private")
     for control in (b_track, b_diff):
         control.change(
             lambda t, d: bank.list_questions(services, t, d),
@@ -93,20 +303,27 @@ def _bank_tab(services: Services) -> None:
         )
     results.select(pick, None, picked, api_visibility="private")
     listing.select(pick_listing, None, picked, api_visibility="private")
-    picked.change(
-        lambda qid: bank.show_question(services, qid), picked, detail, api_visibility="private"
-    )
+    picked.change(lambda qid: bank.show_question(services, qid), picked, detail, api_visibility="private")
 
 
 def build_app(services: Services) -> gr.Blocks:
-    """The whole app; handlers close over services."""
+    """The whole app; handlers close over services, per-browser state lives in gr.State."""
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         gr.Markdown(
-            f"# {TITLE}\nPractise MLE interviews: question bank, feedback, mock interviews."
+            f"# {TITLE}\nPractise MLE interviews: a mock interview with targeted follow-ups, "
+            "feedback on a pasted answer, your progress, and the question bank."
         )
-        gr.Markdown(_engine_badge(services), elem_id="engine-badge")
-        with gr.Tab("Question bank"):
-            _bank_tab(services)
+        with gr.Tabs() as tabs:
+            with gr.Tab("Mock interview", id="interview"):
+                interview = _interview_tab(services)
+            with gr.Tab("Feedback", id="feedback"):
+                _feedback_tab(services)
+            with gr.Tab("Progress", id="progress"):
+                _progress_tab(services, interview, tabs)
+            with gr.Tab("Question bank", id="bank"):
+                _bank_tab(services)
+                _documents_panel(services, interview)
+        register_api(services)
     return demo
 
 

@@ -1,0 +1,175 @@
+"""Handlers of the interview, feedback and progress tabs: plain functions over services."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.errors import UserInputError
+from app.interview.plan import InterviewConfig
+from app.services import Services
+from app.sessions.service import Step
+from app.ui.views import esc
+
+ANY = "any"
+Chat = list[dict[str, str]]
+
+
+def _opt(value: str | None) -> str | None:
+    return None if not value or value == ANY else value
+
+
+def chat_message(role: str, text: str) -> dict[str, str]:
+    """A chat bubble; the candidate's words are escaped so they show as typed, never as markup."""
+    if role == "candidate":
+        return {"role": "user", "content": esc(text)}
+    return {"role": "assistant", "content": text}
+
+
+@dataclass
+class InterviewView:
+    """Everything the interview tab shows after one step."""
+
+    session_id: str
+    chat: Chat
+    engine: str
+    card: dict[str, Any] | None = None
+    summary: dict[str, Any] | None = None
+    done: bool = False
+    answer: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def engine_badge(services: Services, step_messages: list[dict[str, Any]], card: dict[str, Any] | None) -> str:
+    """Which engine ran this step, with a notice when a fallback happened."""
+    labels = [m.get("engine") or "" for m in step_messages]
+    if card and card.get("fallback_reason"):
+        labels.append(f"offline (fallback: {card['fallback_reason']})")
+    fallbacks = [label for label in labels if "fallback" in label]
+    if fallbacks:
+        return f"**Engine:** ⚠️ {esc(fallbacks[0])}: the LLM endpoint failed, the offline engine answered."
+    if services.settings.resolved_engine == "llm":
+        return f"**Engine:** LLM `{esc(services.settings.model)}`"
+    return "**Engine:** offline (built-in, no API key needed)"
+
+
+def start_interview(
+    services: Services,
+    track: str,
+    difficulty: str,
+    questions: float,
+    follow_ups: float,
+    focus: str = "",
+) -> InterviewView:
+    config = InterviewConfig(
+        track=_opt(track),
+        difficulty=_opt(difficulty),
+        questions=int(questions),
+        follow_ups=int(follow_ups),
+        focus=focus or "",
+    )
+    step = services.interviews().start(config)
+    chat = [chat_message("interviewer", m["text"]) for m in step.messages]
+    return InterviewView(step.session_id, chat, engine_badge(services, step.messages, None))
+
+
+def send_answer(services: Services, session_id: str, text: str, chat: Chat | None) -> InterviewView:
+    """The candidate's message in, the interviewer's reply out; the chat keeps both."""
+    if not session_id:
+        raise UserInputError("Start an interview first.")
+    step: Step = services.interviews().answer(session_id, text)
+    chat = [*(chat or []), chat_message("candidate", text)]
+    chat += [chat_message("interviewer", m["text"]) for m in step.messages]
+    return InterviewView(
+        session_id,
+        chat,
+        engine_badge(services, step.messages, step.card),
+        step.card,
+        step.summary,
+        step.done,
+        answer=text,
+    )
+
+
+def resume_interview(services: Services, session_id: str) -> InterviewView:
+    """An unfinished session back in the chat, where it stopped."""
+    session_id = (session_id or "").strip()
+    if not session_id:
+        raise UserInputError("Pick a session to resume.")
+    interviews = services.interviews()
+    step = interviews.resume(session_id)
+    chat = [chat_message(t.role, t.text) for t in interviews.db.turns(session_id)]
+    return InterviewView(
+        session_id, chat, engine_badge(services, [], None), summary=step.summary, done=step.done
+    )
+
+
+def transcript_files(services: Services, session_id: str) -> tuple[str, str]:
+    """Markdown and JSON transcripts written to a temporary folder for download."""
+    if not session_id:
+        raise UserInputError("Start an interview first.")
+    interviews = services.interviews()
+    folder = Path(tempfile.mkdtemp(prefix="coach-transcript-"))
+    md = folder / f"interview-{session_id}.md"
+    js = folder / f"interview-{session_id}.json"
+    md.write_text(interviews.export(session_id, "md"), encoding="utf-8")
+    js.write_text(interviews.export(session_id, "json"), encoding="utf-8")
+    return str(md), str(js)
+
+
+# -- feedback ---------------------------------------------------------------------------------
+def question_choices(services: Services) -> list[tuple[str, str]]:
+    """(label, id) pairs for the question picker, searchable by typing."""
+    return [
+        (f"{q.id} — {q.question[:90]}", q.id)
+        for q in sorted(services.bank.questions.values(), key=lambda q: (q.track, q.id))
+    ]
+
+
+def feedback(
+    services: Services, question_id: str | None, question_text: str, answer: str, reference: str
+) -> dict[str, Any]:
+    """The scorecard of a pasted answer, as a dict."""
+    if not (question_id or (question_text or "").strip()):
+        raise UserInputError("Pick a bank question or type one.")
+    card = services.scorer().score(
+        answer or "",
+        question_id=question_id or None,
+        question_text=None if question_id else question_text,
+        reference=(reference or "").strip() or None,
+    )
+    return card.model_dump()
+
+
+# -- progress ---------------------------------------------------------------------------------
+def progress(services: Services) -> dict[str, Any]:
+    """Past sessions, the per-dimension trend, weakest dimensions and drills, unfinished sessions."""
+    rows = services.session_db.sessions(limit=200)
+    table = []
+    trend = []
+    for row in reversed(rows):
+        summary = row.summary or {}
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(row.created_at))
+        table.append(
+            [
+                row.id,
+                when,
+                row.status,
+                row.track or ANY,
+                summary.get("answered", 0),
+                summary.get("overall"),
+            ]
+        )
+        for dim, value in (summary.get("dimensions") or {}).items():
+            trend.append({"session": when, "dimension": dim, "score": value})
+    table.reverse()
+    averages: dict[str, list[float]] = {}
+    for point in trend:
+        averages.setdefault(point["dimension"], []).append(point["score"])
+    weakest = sorted(averages, key=lambda d: sum(averages[d]) / len(averages[d]))[:2]
+    drills = [(dim, services.rubric.dimension(dim).drill) for dim in weakest]
+    unfinished = [row.id for row in rows if row.status != "finished"]
+    return {"table": table, "trend": trend, "drills": drills, "unfinished": unfinished}

@@ -1,0 +1,107 @@
+"""Turning scorecards and summaries into what the page shows: Markdown, highlights, chart rows."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+DIMENSION_NAMES = {
+    "step_back": "Step back first",
+    "business_value": "Business value",
+    "clarity": "Clarity",
+    "technical_coverage": "Technical coverage",
+    "tradeoffs": "Trade-offs",
+}
+
+
+def esc(text: object) -> str:
+    """Text made inert for Markdown/HTML: answers are shown as text, never as markup."""
+    return html.escape(str(text)).replace("*", "&#42;").replace("_", "&#95;").replace("`", "&#96;")
+
+
+def engine_notice(card: dict[str, Any]) -> str:
+    if card.get("fallback_reason"):
+        return f"⚠️ The LLM endpoint failed ({esc(card['fallback_reason'])}); the offline engine scored this."
+    engine = card.get("engine", "offline")
+    return (
+        "Scored by the offline engine."
+        if engine == "offline"
+        else f"Scored by LLM `{esc(card.get('model'))}`."
+    )
+
+
+def scorecard_markdown(card: dict[str, Any]) -> str:
+    """A scorecard: overall, dimensions with quotes and tips, missed points, opening, follow-up."""
+    lines = [
+        f"### Overall {card['overall']}/5",
+        f"`{esc(card['question_id'])}` ({esc(card['matched_by'])}) · {engine_notice(card)}"
+        f" · rubric `{esc(card['rubric_version'])}`",
+    ]
+    if card.get("non_answer"):
+        lines.append(f"\n**Not an answer:** {esc(card['non_answer'])}.")
+    lines += [f"\n> ⚠️ {esc(flag)}" for flag in card.get("flags", [])]
+    for dim in card["dimensions"]:
+        bar = "●" * dim["score"] + "○" * (5 - dim["score"])
+        lines.append(f"\n**{esc(dim['name'])}: {dim['score']}/5** {bar}")
+        lines += [f"> “{esc(q)}”" for q in dim["evidence"]]
+        lines.append(f"- Tip: {esc(dim['tip'])}")
+    if card.get("strengths"):
+        lines.append("\n**Strengths**")
+        lines += [f"- {esc(s['text'])}: “{esc(s['evidence'])}”" for s in card["strengths"]]
+    if card.get("missed_points"):
+        lines.append("\n**Missed points**")
+        lines += [f"- {esc(m['point'])}" for m in card["missed_points"]]
+    lines.append(f"\n**Try opening with:** {esc(card['suggested_opening'])}")
+    lines.append(f"\n**Next follow-up:** {esc(card['follow_up'])}")
+    return "\n".join(lines)
+
+
+def highlights(answer: str, card: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """The answer split into segments, quoted evidence labelled with its dimension."""
+    spans: list[tuple[int, int, str]] = []
+    for dim in card["dimensions"]:
+        for quote in dim["evidence"]:
+            start = answer.find(quote)
+            if start >= 0 and not any(s < start + len(quote) and start < e for s, e, _ in spans):
+                spans.append((start, start + len(quote), DIMENSION_NAMES.get(dim["id"], dim["id"])))
+    spans.sort()
+    segments: list[tuple[str, str | None]] = []
+    cursor = 0
+    for start, end, label in spans:
+        if start > cursor:
+            segments.append((answer[cursor:start], None))
+        segments.append((answer[start:end], label))
+        cursor = end
+    if cursor < len(answer):
+        segments.append((answer[cursor:], None))
+    return segments
+
+
+def score_rows(card: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {"dimension": DIMENSION_NAMES.get(d["id"], d["id"]), "score": d["score"]} for d in card["dimensions"]
+    ]
+
+
+def summary_markdown(summary: dict[str, Any] | None) -> str:
+    if not summary or not summary.get("answered"):
+        return "No answered question yet: the session scorecard appears when the interview ends."
+    lines = [f"### Session scorecard: {summary['overall']}/5 over {summary['answered']} question(s)"]
+    lines += [f"- {DIMENSION_NAMES[d]}: {v}/5" for d, v in summary["dimensions"].items()]
+    for label in ("best", "weakest"):
+        item = summary[label]
+        quote = f" — “{esc(item['quote'])}”" if item.get("quote") else ""
+        lines.append(
+            f"\n**{label.title()} answer:** `{esc(item['question_id'])}` ({item['overall']}/5){quote}"
+        )
+    lines.append("\n**Drills to practise next**")
+    for drill in summary["drills"]:
+        practice = ", ".join(f"`{esc(q)}`" for q in drill["questions"])
+        lines.append(f"- **{DIMENSION_NAMES[drill['dimension']]}**: {esc(drill['drill'])} Try: {practice}")
+    return "\n".join(lines)
+
+
+def summary_rows(summary: dict[str, Any] | None) -> list[dict[str, Any]]:
+    if not summary or not summary.get("dimensions"):
+        return []
+    return [{"dimension": DIMENSION_NAMES[d], "score": v} for d, v in summary["dimensions"].items()]
