@@ -8,7 +8,8 @@ PORT   ?= 7860
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run ingest test test-all lint format bench calibrate fit clean
+
+.PHONY: browser install run ingest test test-all lint format bench calibrate fit clean
 
 # Reinstall only when pyproject.toml changed since the last install.
 $(STAMP): pyproject.toml
@@ -25,7 +26,17 @@ ingest: install
 run: ingest
 	$(BIN)/coach serve --host $(HOST) --port $(PORT)
 
-test: install
+# Debian's chromium for the browser tests: installed with apt when missing and running as root;
+# otherwise the browser tests are skipped with a loud warning.
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian chromium for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null) \
+	  || echo "WARNING: could not install chromium: BROWSER TESTS WILL BE SKIPPED"; \
+	else echo "WARNING: chromium is missing and this is not root: BROWSER TESTS WILL BE SKIPPED"; fi
+
+test: install browser
 	$(BIN)/python -m pytest
 
 # Everything, slow tests included (not part of CI).

@@ -121,8 +121,8 @@ class OfflineEngine:
         scores = {dim: to_band(value, self.weights.dimensions[dim].get("cuts")) for dim, value in raw.items()}
         covered = self.covered(feats)
         overall = to_band(linear(self.weights.overall, raw), self.weights.overall.get("cuts"))
-        if scores["technical_coverage"] <= 1:
-            overall = min(overall, 2)
+        # Delivery cannot carry missing content: overall stays within one band of coverage.
+        overall = min(overall, scores["technical_coverage"] + 1)
         missed = [tp.id for tp in question.talking_points if tp.id not in covered]
         dims = [
             DimensionScore(

@@ -256,7 +256,9 @@ def _documents_panel(services: Services, interview: dict[str, Any]) -> None:
 def _bank_tab(services: Services) -> None:
     gr.Markdown("Search the question bank and guides by meaning, or browse by track.")
     with gr.Row():
-        query = gr.Textbox(label="Search", placeholder="e.g. design a feed ranking system", scale=4)
+        query = gr.Textbox(
+            label="Search", placeholder="e.g. design a feed ranking system", scale=4, elem_id="bank-query"
+        )
         track = gr.Dropdown([bank.ANY, *TRACKS], value=bank.ANY, label="Track", scale=1)
         kind = gr.Dropdown([bank.ANY, *KINDS], value=bank.ANY, label="Kind", scale=1)
         k = gr.Slider(1, 20, value=8, step=1, label="Results", scale=1)
