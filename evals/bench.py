@@ -318,6 +318,19 @@ def write_doc(figures: dict[str, Any]) -> None:
             "p50 <= 40 ms, p95 <= 100 ms",
         )
     )
+    for run in figures["load"]:
+        pacing = (
+            f"{run['think_s']} s think time between answers"
+            if run["think_s"]
+            else "no think time, all at once"
+        )
+        rows.append(
+            (
+                f"Load: {run['users']} concurrent gradio_client users, 3-answer offline interview ({pacing})",
+                f"{run['errors']} errors, per-turn p50 {run['p50_s']} s, p95 {run['p95_s']} s, max {run['max_s']} s ({run['turns']} turns in {run['wall_s']} s)",
+                "0 errors, p95 <= 1 s",
+            )
+        )
     if figures.get("retrieval"):
         r = figures["retrieval"]
         rows.append(
@@ -362,6 +375,10 @@ def main() -> int:
         print("llm", figures["llm"], flush=True)
         figures["interview"] = bench_interview(services)
         print("interview", figures["interview"], flush=True)
+        from evals.load import load_test
+
+        figures["load"] = [load_test(settings.data_dir, 50, 0.0), load_test(settings.data_dir, 50, 2.0)]
+        print("load", figures["load"], flush=True)
         REPORT.parent.mkdir(parents=True, exist_ok=True)
         REPORT.write_text(json.dumps(figures, indent=2))
         write_doc(figures)

@@ -312,3 +312,30 @@ def test_sigkill_mid_interview_then_resume_keeps_every_answer(
     assert [t.kind for t in turns if t.role == "interviewer"][:3] == ["question"] * 3
     assert db.session(session_id).status == "finished"
     assert len(db.scorecards(session_id)) == 3
+
+
+def test_llm_words_stream_through_the_interview(tmp_path: Path, corpus_services: Services) -> None:
+    from openai_server import Action
+
+    with FakeOpenAI(default=llm_reply) as server:
+        services = make_services(
+            tmp_path,
+            corpus_services,
+            openai_base_url=server.base_url,
+            openai_api_key="sk-x",
+            model="gpt-4o-mini",
+        )
+        interviews = services.interviews("llm")
+        sid = feed_interview(interviews)
+        server.enqueue(
+            Action("reply", content=llm_reply({"messages": [{"content": "strict, fair interviewer"}]}))
+        )
+        server.enqueue(Action("stream", chunks=["And what ", "would that ", "change for the business?"]))
+        items = list(interviews.answer_stream(sid, WEAK_ON_TOPIC))
+        pieces = [i for i in items if isinstance(i, str)]
+        assert pieces == ["And what ", "would that ", "change for the business?"]
+        final = items[-1]
+        assert (
+            not isinstance(final, str)
+            and final.messages[0]["text"] == "And what would that change for the business?"
+        )

@@ -7,13 +7,15 @@ checkpointer under the session id, so an interview resumes after a restart.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Literal, TypedDict, cast
 
+from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
 
 from app.corpus.loader import QuestionBank
 from app.corpus.models import Question, Rubric
-from app.engines.types import ModelSeam, PhraseRequest, Turn
+from app.engines.types import ModelSeam, Phrased, PhraseRequest, Turn
 from app.interview.plan import COMMANDS, InterviewConfig, pick_question, summarise
 from app.scoring.gaps import biggest_gap
 from app.scoring.scorer import Scorer
@@ -94,6 +96,18 @@ class Interviewer:
     def reply(self, session_id: str, text: str, seq: int) -> InterviewState:
         """Process the candidate message stored at transcript position seq."""
         return self._invoke(session_id, {"inbox": text, "inbox_seq": seq, "outbox": [], "card": None})
+
+    def reply_stream(self, session_id: str, text: str, seq: int) -> Iterator[str | InterviewState]:
+        """Like reply, yielding the interviewer's words as the engine streams them, then the state."""
+        config: Any = {"configurable": {"thread_id": session_id}}
+        update: InterviewState = {"inbox": text, "inbox_seq": seq, "outbox": [], "card": None}
+        last: Any = None
+        for mode, chunk in self.graph.stream(update, config, stream_mode=["custom", "values"]):
+            if mode == "custom":
+                yield str(chunk.get("piece", "")) if isinstance(chunk, dict) else str(chunk)
+            else:
+                last = chunk
+        yield cast(InterviewState, last)
 
     def state(self, session_id: str) -> InterviewState:
         snapshot = self.graph.get_state({"configurable": {"thread_id": session_id}})
@@ -211,7 +225,7 @@ class Interviewer:
             answer_excerpt=state.get("inbox", "")[-1500:],
             history=self._turns(state),
         )
-        phrased = self.engine.phrase(request)
+        phrased = self._say(request)
         message = self._message("follow_up", phrased.text, question.id, phrased.run.label, target=gap.target)
         return {
             "follow_ups_used": state.get("follow_ups_used", 0) + 1,
@@ -240,7 +254,7 @@ class Interviewer:
             total=config.questions,
             history=self._turns(state),
         )
-        phrased = self.engine.phrase(request)
+        phrased = self._say(request)
         text = f"Question {number} of {config.questions} ({question.difficulty}): {phrased.text}"
         return {
             "status": "asking",
@@ -279,7 +293,7 @@ class Interviewer:
             planned_text=point.follow_up if point else "",
             talking_point=point,
         )
-        phrased = self.engine.phrase(request)
+        phrased = self._say(request)
         return {"outbox": [self._message("hint", phrased.text, question.id, phrased.run.label)]}
 
     def _repeat(self, state: InterviewState) -> InterviewState:
@@ -298,6 +312,21 @@ class Interviewer:
         }
 
     # -- helpers -------------------------------------------------------------------------
+    def _say(self, request: PhraseRequest) -> Phrased:
+        """The engine's words for a planned move, streamed to any listener as they arrive."""
+        try:
+            writer = get_stream_writer()
+        except RuntimeError:  # not inside a streaming run
+            writer = None
+        final: Phrased | None = None
+        for piece in self.engine.stream_phrase(request):
+            if isinstance(piece, Phrased):
+                final = piece
+            elif writer is not None:
+                writer({"piece": piece})
+        assert final is not None
+        return final
+
     @staticmethod
     def _turns(state: InterviewState) -> tuple[Turn, ...]:
         return tuple(

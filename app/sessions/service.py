@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +44,15 @@ class InterviewSessions:
 
     def answer(self, session_id: str, text: str) -> Step:
         """Store the candidate's message, then let the interviewer reply."""
+        final: Step | None = None
+        for item in self.answer_stream(session_id, text):
+            if isinstance(item, Step):
+                final = item
+        assert final is not None
+        return final
+
+    def answer_stream(self, session_id: str, text: str) -> Iterator[str | Step]:
+        """As `answer`, yielding the interviewer's words as they stream, then the Step."""
         session = self.db.session(session_id)
         if session.status == "finished":
             raise UserInputError("this interview has ended; start a new one")
@@ -62,8 +71,13 @@ class InterviewSessions:
         )
         turn_id = self.db.add_turn(session_id, "candidate", kind, text, current)
         seq = self.db.turns(session_id)[-1].seq
-        state = self.interviewer.reply(session_id, text, seq)
-        return self._commit(session_id, state, turn_id)
+        state: Any = None
+        for item in self.interviewer.reply_stream(session_id, text, seq):
+            if isinstance(item, str):
+                yield item
+            else:
+                state = item
+        yield self._commit(session_id, state, turn_id)
 
     def resume(self, session_id: str) -> Step:
         """After a restart: replay what a crash cut off, then show where the interview stands."""

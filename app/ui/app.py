@@ -36,6 +36,19 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def guarded_stream(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """guarded, for handlers that yield updates (streaming)."""
+
+    def wrapper(*args: Any) -> Any:
+        try:
+            yield from fn(*args)
+        except CoachError as err:
+            raise gr.Error(str(err)) from None
+
+    wrapper.__name__ = fn.__name__
+    return wrapper
+
+
 def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
@@ -128,8 +141,9 @@ def _interview_tab(services: Services) -> dict[str, Any]:
             "",
         )
 
-    def do_send(sid: str, text: str, history: Any) -> tuple[Any, ...]:
-        return render(handlers.send_answer(services, sid, text, history))
+    def do_send(sid: str, text: str, history: Any) -> Any:
+        for view in handlers.send_answer_stream(services, sid, text, history):
+            yield render(view)
 
     start.click(
         guarded(do_start),
@@ -137,11 +151,11 @@ def _interview_tab(services: Services) -> dict[str, Any]:
         outputs,
         api_visibility="private",
     )
-    send.click(guarded(do_send), [session, answer, chat], outputs, api_visibility="private")
-    answer.submit(guarded(do_send), [session, answer, chat], outputs, api_visibility="private")
+    send.click(guarded_stream(do_send), [session, answer, chat], outputs, api_visibility="private")
+    answer.submit(guarded_stream(do_send), [session, answer, chat], outputs, api_visibility="private")
     for name, button in commands.items():
         button.click(
-            guarded(lambda sid, history, n=name: render(handlers.send_answer(services, sid, n, history))),
+            guarded_stream(lambda sid, history, n=name: do_send(sid, n, history)),
             [session, chat],
             outputs,
             api_visibility="private",

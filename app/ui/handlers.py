@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,20 +79,34 @@ def start_interview(
 
 def send_answer(services: Services, session_id: str, text: str, chat: Chat | None) -> InterviewView:
     """The candidate's message in, the interviewer's reply out; the chat keeps both."""
+    return list(send_answer_stream(services, session_id, text, chat))[-1]
+
+
+def send_answer_stream(
+    services: Services, session_id: str, text: str, chat: Chat | None
+) -> Iterator[InterviewView]:
+    """As send_answer, with partial views while the LLM engine streams its words."""
     if not session_id:
         raise UserInputError("Start an interview first.")
-    step: Step = services.interviews().answer(session_id, text)
-    chat = [*(chat or []), chat_message("candidate", text)]
-    chat += [chat_message("interviewer", m["text"]) for m in step.messages]
-    return InterviewView(
-        session_id,
-        chat,
-        engine_badge(services, step.messages, step.card),
-        step.card,
-        step.summary,
-        step.done,
-        answer=text,
-    )
+    base = [*(chat or []), chat_message("candidate", text)]
+    badge = engine_badge(services, [], None)
+    partial = ""
+    for item in services.interviews().answer_stream(session_id, text):
+        if isinstance(item, str):
+            partial += item
+            yield InterviewView(session_id, [*base, chat_message("interviewer", partial)], badge, answer=text)
+            continue
+        step: Step = item
+        final = base + [chat_message("interviewer", m["text"]) for m in step.messages]
+        yield InterviewView(
+            session_id,
+            final,
+            engine_badge(services, step.messages, step.card),
+            step.card,
+            step.summary,
+            step.done,
+            answer=text,
+        )
 
 
 def resume_interview(services: Services, session_id: str) -> InterviewView:
