@@ -240,6 +240,10 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--out", help="file to write (default: print)")
     p.set_defaults(handler=cmd_sessions)
 
+    from app.evaluation.command import add_parser as add_eval_parser
+
+    add_eval_parser(sub)
+
     p = sub.add_parser("config", help="show the settings in force")
     p.set_defaults(handler=cmd_config)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from dataclasses import dataclass, field
@@ -89,7 +90,8 @@ class Services:
     def _store_if_ready(self) -> CorpusStore | None:
         try:
             return self.store if self.store.count() else None
-        except Exception:  # a missing or unreachable store only disables free-text matching
+        except Exception as err:  # a missing or unreachable store only disables free-text matching
+            logging.getLogger("coach").warning("store unavailable for free-text questions: %s", err)
             return None
 
 

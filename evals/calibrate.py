@@ -19,9 +19,9 @@ from app.corpus.models import DIMENSIONS
 from app.engines import features as fx
 from app.engines.offline import OfflineEngine, content_features, content_score_of
 from app.engines.types import AssessRequest
+from app.evaluation.metrics import bootstrap_ci, pearson, quadratic_weighted_kappa, spearman
 from app.services import Services, prepare_offline_environment
 from evals.labelled import LABELS, load_answers, load_saf
-from evals.metrics import bootstrap_ci, pearson, quadratic_weighted_kappa, spearman
 
 REPORT = PROJECT_ROOT / "evals" / "reports" / "calibration.json"
 DOC = PROJECT_ROOT / "docs" / "EVALS.md"

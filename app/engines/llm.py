@@ -108,6 +108,7 @@ class LLMEngine:
         self.prices = price_table()
         self._chat = chat
         self.calls: list[RunInfo] = []
+        self.judge_prompt: str | None = None  # a pinned version (evals); default: the latest
 
     @property
     def chat(self) -> Any:
@@ -161,7 +162,9 @@ class LLMEngine:
 
     # -- assessment ----------------------------------------------------------------------
     def assess(self, request: AssessRequest) -> Assessed:
-        prompt = self.prompts.latest("scorer.judge")
+        prompt = (
+            self.prompts.get(self.judge_prompt) if self.judge_prompt else self.prompts.latest("scorer.judge")
+        )
         question = request.question
         messages = prompt.render(
             question=question.question,

@@ -1,0 +1,1 @@
+"""`coach eval`: suites of assertions and labelled datasets, measured against human labels."""

@@ -1,0 +1,140 @@
+"""`coach eval`: exit 0 when the suite passes, 1 when a threshold fails, 2 on bad input."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from app.engines.llm import LLMEngine
+from app.engines.types import ModelSeam
+from app.errors import UserInputError
+from app.evaluation.cache import CachedEngine
+from app.evaluation.dataset import Columns, evaluate_dataset, parse_scale
+from app.evaluation.report import compare_markdown, dataset_markdown, suite_markdown, write_reports
+from app.evaluation.runner import DIMENSION_CHOICES, run_suite
+from app.evaluation.suite import load_suite
+from app.scoring.scorer import Scorer
+from app.services import Services
+
+
+def build_scorer(services: Services, engine: str, prompt_version: str | None) -> tuple[Scorer, CachedEngine]:
+    seam: ModelSeam = services.scorer(engine).engine
+    if prompt_version and isinstance(seam, LLMEngine):
+        seam.judge_prompt = services_prompt(seam, prompt_version)
+    cached = CachedEngine(seam, services.settings.cache_dir / "eval-calls", prompt_version)
+    store = services._store_if_ready()
+    return Scorer(cached, services.bank, services.rubric, store), cached
+
+
+def services_prompt(engine: LLMEngine, prompt_version: str) -> str:
+    engine.prompts.get(prompt_version)  # a clear NotFoundError for an unknown version
+    return prompt_version
+
+
+def stats(cached: CachedEngine) -> Any:
+    def read() -> tuple[int, int, float]:
+        calls = getattr(cached.engine, "calls", [])
+        return cached.misses, cached.hits, round(sum(c.cost_usd for c in calls), 6)
+
+    return read
+
+
+def run_suite_file(
+    args: argparse.Namespace, services: Services, engine: str, prompt: str | None
+) -> dict[str, Any]:
+    suite, answers = load_suite(Path(args.suite))
+    scorer, cached = build_scorer(services, engine, prompt)
+    suite = suite.model_copy(update={"engine": engine, "prompt_version": prompt})
+    report = run_suite(suite, answers, scorer, args.concurrency, sys.stderr.isatty(), stats(cached))
+    return report.as_dict()
+
+
+def eval_command(args: argparse.Namespace, services: Services) -> int:
+    if args.dataset:
+        return dataset_command(args, services)
+    if not args.suite:
+        raise UserInputError("give a suite file, or --dataset FILE")
+    suite, _ = load_suite(Path(args.suite))
+    if args.compare:
+        a, b = (side(services, args, value, suite.engine, suite.prompt_version) for value in args.compare)
+        text = compare_markdown(a, b, *args.compare)
+        paths = write_reports(f"{suite.name}-compare", {"a": a, "b": b}, text, args.html)
+        print(json.dumps({"a": a["score"], "b": b["score"]}) if args.json else text)
+        print(f"reports: {', '.join(str(p) for p in paths)}", file=sys.stderr)
+        return 0 if a["passed"] and b["passed"] else 1
+    engine = args.engine or suite.engine
+    report = run_suite_file(args, services, engine, args.prompt_version or suite.prompt_version)
+    text = suite_markdown(report)
+    paths = write_reports(suite.name, report, text, args.html)
+    print(
+        json.dumps({k: report[k] for k in ("suite", "score", "passed", "threshold", "model_calls")})
+        if args.json
+        else text
+    )
+    print(f"reports: {', '.join(str(p) for p in paths)}", file=sys.stderr)
+    return 0 if report["passed"] else 1
+
+
+def side(
+    services: Services, args: argparse.Namespace, value: str, engine: str, prompt: str | None
+) -> dict[str, Any]:
+    """A compare side is an engine name (offline|llm) or a prompt version."""
+    if value in ("offline", "llm"):
+        return run_suite_file(args, services, value, prompt)
+    return run_suite_file(args, services, args.engine or "llm", value)
+
+
+def dataset_command(args: argparse.Namespace, services: Services) -> int:
+    if not (
+        args.answer_col
+        and args.label_col
+        and (args.question_col or args.question_id_col or args.against == "content")
+    ):
+        raise UserInputError(
+            "--dataset needs --answer-col, --label-col and --question-col (or --question-id-col)"
+        )
+    if args.against not in DIMENSION_CHOICES:
+        raise UserInputError(f"--against must be one of {', '.join(DIMENSION_CHOICES)}")
+    scorer, _ = build_scorer(services, args.engine or "offline", args.prompt_version)
+    columns = Columns(
+        args.question_col or "", args.answer_col, args.label_col, args.reference_col, args.question_id_col
+    )
+    report = evaluate_dataset(
+        scorer,
+        Path(args.dataset),
+        columns,
+        parse_scale(args.label_scale),
+        args.against,
+        args.limit,
+        args.concurrency,
+        sys.stderr.isatty(),
+    )
+    text = dataset_markdown(report)
+    paths = write_reports(Path(args.dataset).stem, report, text, args.html)
+    print(json.dumps(report["metrics"]) if args.json else text)
+    print(f"reports: {', '.join(str(p) for p in paths)}", file=sys.stderr)
+    return 0
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("eval", help="run an eval suite or a labelled dataset")
+    p.add_argument("suite", nargs="?", help="a suite YAML file (e.g. evals/suites/feedback.smoke.v1.yaml)")
+    p.add_argument("--dataset", help="a labelled .csv or .jsonl file")
+    p.add_argument("--question-col")
+    p.add_argument("--question-id-col", help="a column of bank question ids (instead of --question-col)")
+    p.add_argument("--answer-col")
+    p.add_argument("--reference-col")
+    p.add_argument("--label-col")
+    p.add_argument("--label-scale", default="1:5", help="MIN:MAX of the labels (default 1:5)")
+    p.add_argument("--against", default="overall", help="overall, content, or a rubric dimension")
+    p.add_argument("--limit", type=int)
+    p.add_argument("--engine", choices=["offline", "llm"])
+    p.add_argument("--prompt-version", help="e.g. scorer.judge.v1 (LLM engine)")
+    p.add_argument("--compare", nargs=2, metavar=("A", "B"), help="two engines or two prompt versions")
+    p.add_argument("--concurrency", type=int, default=4)
+    p.add_argument("--html", action="store_true", help="also write an HTML report with a calibration plot")
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.set_defaults(handler=eval_command)
