@@ -160,3 +160,48 @@ def test_metrics_on_known_values() -> None:
     assert pearson(x, y) == pytest.approx(1) and spearman(x, y[::-1]) == pytest.approx(-1)
     assert quadratic_weighted_kappa(x, y) == pytest.approx(1)
     assert quadratic_weighted_kappa(np.array([1, 1, 1, 1]), np.array([1, 2, 4, 5])) == pytest.approx(0)
+
+
+def test_simulated_candidates_pass_their_criteria(eval_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", "--simulate", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    personas = result["personas"]
+    assert set(personas) == {
+        "strong",
+        "weak",
+        "rambling",
+        "jargon_first",
+        "empty",
+        "gibberish",
+        "repeats_question",
+        "injection",
+    }
+    assert all(personas["strong"] > v for k, v in personas.items() if k != "strong")
+    assert result["problems"] == {} and result["ordering_problems"] == []
+
+
+def test_simulation_catches_a_leaking_interviewer(corpus_services: Services) -> None:
+    from app.evaluation.simulate import hidden_notes
+
+    question = corpus_services.bank.get("msd-news-feed-ranking")
+    notes = hidden_notes(question)
+    assert question.strong_answer.summary in notes and question.talking_points[0].point in notes
+
+
+def test_llm_suite_rerun_is_served_from_the_cache(
+    eval_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from openai_server import FakeOpenAI
+    from test_llm_engine import judge_reply
+
+    with FakeOpenAI(default=lambda body: judge_reply(quote="no such quote")) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        suite = str(SUITES / "feedback.smoke.v1.yaml")
+        main(["eval", suite, "--engine", "llm", "--json"])
+        first = json.loads(capsys.readouterr().out)
+        calls_after_first = len(server.requests)
+        main(["eval", suite, "--engine", "llm", "--json"])
+        second = json.loads(capsys.readouterr().out)
+    assert first["model_calls"] == 4 and calls_after_first >= 4
+    assert second["model_calls"] == 0 and len(server.requests) == calls_after_first

@@ -52,7 +52,25 @@ def run_suite_file(
     return report.as_dict()
 
 
+def simulate_command(args: argparse.Namespace, services: Services) -> int:
+    from app.evaluation.simulate import simulate
+
+    result = simulate(services.interviews(args.engine or "offline"), questions=args.questions)
+    lines = ["# Simulated candidates", "", "| persona | mean overall |", "|---|---|"]
+    lines += [f"| {p} | {m} |" for p, m in result["personas"].items()]
+    lines += ["", f"**{'PASS' if result['passed'] else 'FAIL'}**"]
+    lines += [f"- {p}: {'; '.join(v[:3])}" for p, v in result["problems"].items()]
+    lines += [f"- {o}" for o in result["ordering_problems"]]
+    text = "\n".join(lines) + "\n"
+    paths = write_reports("simulated-candidates", result, text, False)
+    print(json.dumps(result) if args.json else text)
+    print(f"reports: {', '.join(str(p) for p in paths)}", file=sys.stderr)
+    return 0 if result["passed"] else 1
+
+
 def eval_command(args: argparse.Namespace, services: Services) -> int:
+    if args.simulate:
+        return simulate_command(args, services)
     if args.dataset:
         return dataset_command(args, services)
     if not args.suite:
@@ -135,6 +153,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--prompt-version", help="e.g. scorer.judge.v1 (LLM engine)")
     p.add_argument("--compare", nargs=2, metavar=("A", "B"), help="two engines or two prompt versions")
     p.add_argument("--concurrency", type=int, default=4)
+    p.add_argument("--simulate", action="store_true", help="interview scripted candidate personas end to end")
+    p.add_argument("--questions", type=int, default=2, help="questions per simulated interview")
     p.add_argument("--html", action="store_true", help="also write an HTML report with a calibration plot")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     p.set_defaults(handler=eval_command)
