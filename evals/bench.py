@@ -270,7 +270,9 @@ def bench_throughput(services: Services, rows: int = 1000) -> dict[str, Any]:
     if not saf:
         return {"rows": 0, "note": f"SAF not present at {SAF_CSV}: not measured"}
     path = services.settings.data_dir / "saf-bench.jsonl"
-    path.write_text("\n".join(json.dumps({"q": r.question, "a": r.answer, "ref": r.reference, "s": r.score}) for r in saf))
+    path.write_text(
+        "\n".join(json.dumps({"q": r.question, "a": r.answer, "ref": r.reference, "s": r.score}) for r in saf)
+    )
     columns = Columns(question="q", answer="a", label="s", reference="ref")
     report = evaluate_dataset(services.scorer("offline"), path, columns, (0.0, 1.0), "content", concurrency=2)
     return {"rows": report["rows"], "seconds": report["seconds"], "cases_per_s": report["cases_per_s"]}
@@ -334,11 +336,13 @@ def write_doc(figures: dict[str, Any]) -> None:
         )
     )
     tp = figures["throughput"]
-    rows.append((
-        "Offline `coach eval --dataset` throughput, 1,000 SAF rows (content score, concurrency 2)",
-        f"{tp['cases_per_s']} cases/s ({tp['seconds']} s)" if tp.get("rows") else tp.get("note", ""),
-        ">= 50 cases/s",
-    ))
+    rows.append(
+        (
+            "Offline `coach eval --dataset` throughput, 1,000 SAF rows (content score, concurrency 2)",
+            f"{tp['cases_per_s']} cases/s ({tp['seconds']} s)" if tp.get("rows") else tp.get("note", ""),
+            ">= 50 cases/s",
+        )
+    )
     for run in figures["load"]:
         pacing = (
             f"{run['think_s']} s think time between answers"
