@@ -21,6 +21,7 @@ from app.engines.offline import OfflineEngine, content_features, content_score_o
 from app.engines.types import AssessRequest
 from app.evaluation.metrics import bootstrap_ci, pearson, quadratic_weighted_kappa, spearman
 from app.services import Services, prepare_offline_environment
+from app.store.embeddings import embed
 from evals.labelled import LABELS, load_answers, load_saf
 
 REPORT = PROJECT_ROOT / "evals" / "reports" / "calibration.json"
@@ -73,7 +74,8 @@ def saf_figures() -> dict[str, Any]:
         for r in part:
             values = content_features(r.answer, r.reference)
             ours.append(content_score_of(values))
-            cosine.append(values["cosine"])
+            pair = embed([r.answer or " ", r.reference or " "])  # the baseline: whole-text cosine
+            cosine.append(float(pair[0] @ pair[1]))
             human.append(r.score)
         low, high = bootstrap_ci(pearson, ours, human)
         out[split] = {
