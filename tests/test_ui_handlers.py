@@ -75,6 +75,7 @@ def test_progress_lists_sessions_trend_and_unfinished(services: Services) -> Non
     ids = [row[0] for row in data["table"]]
     assert finished.session_id in ids and open_one.session_id in ids
     assert data["trend"] and data["drills"] and data["unfinished"] == [open_one.session_id]
+    assert all(len(questions) == 2 for _, _, questions in data["drills"])
     resumed = handlers.resume_interview(services, open_one.session_id)
     assert resumed.chat and resumed.chat[0]["content"].startswith("Question 1 of 2")
 

@@ -228,7 +228,11 @@ def _progress_tab(services: Services, interview: dict[str, Any], tabs: gr.Tabs) 
 
     def do_refresh() -> tuple[Any, ...]:
         data = handlers.progress(services)
-        lines = [f"- **{views.DIMENSION_NAMES[d]}**: {views.esc(text)}" for d, text in data["drills"]]
+        lines = [
+            f"- **{views.DIMENSION_NAMES[d]}**: {views.esc(text)} Practise with: "
+            + ", ".join(f"`{views.esc(q)}`" for q in questions)
+            for d, text, questions in data["drills"]
+        ]
         note = (
             ("**Weakest dimensions and drills**\n" + "\n".join(lines))
             if lines

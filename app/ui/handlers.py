@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import UserInputError
-from app.interview.plan import InterviewConfig
+from app.interview.plan import InterviewConfig, practice_questions
 from app.services import Services
 from app.sessions.service import Step
 from app.ui.views import esc
@@ -185,6 +185,11 @@ def progress(services: Services) -> dict[str, Any]:
     for point in trend:
         averages.setdefault(point["dimension"], []).append(point["score"])
     weakest = sorted(averages, key=lambda d: sum(averages[d]) / len(averages[d]))[:2]
-    drills = [(dim, services.rubric.dimension(dim).drill) for dim in weakest]
+    track = next((row.track for row in rows if row.track), "ml_system_design")
+    asked = services.session_db.recent_question_ids(limit_sessions=20)
+    drills = [
+        (dim, services.rubric.dimension(dim).drill, practice_questions(services.bank, dim, track, asked))
+        for dim in weakest
+    ]
     unfinished = [row.id for row in rows if row.status != "finished"]
     return {"table": table, "trend": trend, "drills": drills, "unfinished": unfinished}
