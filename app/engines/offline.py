@@ -176,7 +176,7 @@ class OfflineEngine:
         if score >= 5:
             return "Keep doing this."
         if dim == "technical_coverage":
-            points = [tp.point for tp in question.talking_points if tp.id in missed][:2]
+            points = [tp.point.rstrip(".") for tp in question.talking_points if tp.id in missed][:2]
             return TIPS[dim].format(missed="; ".join(points) or "go one level deeper")
         if dim == "business_value":
             return f"{TIPS[dim]} For this question: {question.strong_answer.business_value}"

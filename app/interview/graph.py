@@ -102,7 +102,9 @@ class Interviewer:
         config: Any = {"configurable": {"thread_id": session_id}}
         update: InterviewState = {"inbox": text, "inbox_seq": seq, "outbox": [], "card": None}
         last: Any = None
-        for mode, chunk in self.graph.stream(update, config, stream_mode=["custom", "values"]):
+        for mode, chunk in self.graph.stream(
+            update, config, stream_mode=["custom", "values"], durability="exit"
+        ):
             if mode == "custom":
                 yield str(chunk.get("piece", "")) if isinstance(chunk, dict) else str(chunk)
             else:
@@ -115,7 +117,9 @@ class Interviewer:
 
     def _invoke(self, session_id: str, update: InterviewState) -> InterviewState:
         config: Any = {"configurable": {"thread_id": session_id}}
-        result: Any = self.graph.invoke(update, config)
+        # Only the state after the whole step is checkpointed: a step cut short is replayed from
+        # the committed transcript (see InterviewSessions.resume), so mid-step saves add nothing.
+        result: Any = self.graph.invoke(update, config, durability="exit")
         return cast(InterviewState, result)
 
     # -- graph ---------------------------------------------------------------------------

@@ -215,6 +215,14 @@ class SessionDB:
         ).fetchall()
         return [json.loads(r["card_json"]) for r in rows]
 
+    def last_turn(self, session_id: str) -> TurnRow | None:
+        row = self._conn.execute(
+            "SELECT id, seq, role, kind, text, question_id, engine, created_at FROM turns"
+            " WHERE session_id = ? ORDER BY seq DESC LIMIT 1",
+            (session_id,),
+        ).fetchone()
+        return TurnRow(**dict(row)) if row else None
+
     def recent_question_ids(self, limit_sessions: int = 5) -> list[str]:
         """Questions asked in the most recent sessions, to avoid repeats."""
         rows = self._conn.execute(

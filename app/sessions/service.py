@@ -64,20 +64,25 @@ class InterviewSessions:
             raise UserInputError(
                 f"the answer is {len(text):,} characters; the limit is {MAX_MESSAGE_CHARS:,}"
             )
-        self.resume(session_id)  # settle any step a crash left half done
-        current = self.interviewer.state(session_id).get("current")
+        last = self.db.last_turn(session_id)
+        state = self.interviewer.state(session_id)
+        if not state or last is None or last.role == "candidate":
+            self.resume(session_id)  # settle any step a crash left half done
+            state = self.interviewer.state(session_id)
+        current = state.get("current")
         kind = (
             "command" if text.strip().lower().strip(".!/ ") in ("hint", "repeat", "skip", "end") else "answer"
         )
         turn_id = self.db.add_turn(session_id, "candidate", kind, text, current)
-        seq = self.db.turns(session_id)[-1].seq
-        state: Any = None
+        added = self.db.last_turn(session_id)
+        seq = added.seq if added else 0
+        final: Any = None
         for item in self.interviewer.reply_stream(session_id, text, seq):
             if isinstance(item, str):
                 yield item
             else:
-                state = item
-        yield self._commit(session_id, state, turn_id)
+                final = item
+        yield self._commit(session_id, final, turn_id)
 
     def resume(self, session_id: str) -> Step:
         """After a restart: replay what a crash cut off, then show where the interview stands."""
