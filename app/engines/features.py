@@ -151,7 +151,7 @@ def _unit(matrix: np.ndarray) -> np.ndarray:
 # Fixed corpus texts (talking points, strong answers, references) and answer sentences are
 # embedded once: a follow-up re-scores the answer so far without re-embedding what was said.
 CORPUS_VECTORS = VectorCache()
-SENTENCE_VECTORS = VectorCache(capacity=4096)
+SENTENCE_VECTORS = VectorCache(capacity=20_000)
 
 
 def use_vector_cache(path: Path) -> None:
@@ -159,6 +159,16 @@ def use_vector_cache(path: Path) -> None:
     global CORPUS_VECTORS
     if CORPUS_VECTORS.path != path:
         CORPUS_VECTORS = VectorCache(path)
+
+
+def prefetch_answers(answers: list[str]) -> None:
+    """Embed many answers' sentences in large batches up front (datasets): far fewer model runs."""
+    texts: list[str] = []
+    for answer in answers:
+        spans, _ = content_sentences(answer)
+        texts += [visible_text(s).strip() or " " for s in spans]
+        texts.append(answer or " ")
+    SENTENCE_VECTORS.embed(list(dict.fromkeys(texts)))
 
 
 def target_vectors(texts: tuple[str, ...]) -> np.ndarray:

@@ -267,7 +267,7 @@ def content_features(answer: str, reference: str) -> dict[str, float]:
     a_spans = fx.sentences(answer) or [answer or " "]
     r_spans = fx.sentences(reference) or [reference or " "]
     fixed = fx.target_vectors((reference or " ", *r_spans))  # a reference recurs: cached
-    vectors = fx.embed([answer or " ", *a_spans])
+    vectors = fx.SENTENCE_VECTORS.embed([answer or " ", *a_spans])
     whole = float(vectors[0] @ fixed[0])
     a_vecs = vectors[1:]
     r_vecs = fixed[1:]

@@ -18,6 +18,7 @@ from app.evaluation.runner import agreement
 from app.scoring.scorer import Scorer
 
 MAX_ROWS = 100_000
+PREFETCH_ROWS = 500
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,10 @@ def evaluate_dataset(
         except CoachError as err:
             return None, label, str(err)
 
+    from app.engines.features import prefetch_answers
+
+    for start in range(0, len(rows), PREFETCH_ROWS):  # batched embedding of what the rows say
+        prefetch_answers([str(field(r, columns.answer) or "") for r in rows[start : start + PREFETCH_ROWS]])
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         results = list(
             tqdm(
