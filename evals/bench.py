@@ -183,27 +183,16 @@ def bench_llm(services: Services, calls: int = 60) -> dict[str, float]:
     """Our overhead per LLM call against a local OpenAI-compatible server, and token budgets."""
     sys.path.insert(0, str(PROJECT_ROOT / "tests"))
     from openai_server import Action, FakeOpenAI
+    from scripted import follow_up_request
 
     from app.engines.llm import LLMEngine
-    from app.engines.types import PhraseRequest, Turn
+    from app.engines.types import PhraseRequest
 
     question = services.bank.get("msd-news-feed-ranking")
 
     def request(turns: int) -> PhraseRequest:
-        history = tuple(
-            Turn(
-                "interviewer" if i % 2 == 0 else "candidate",
-                f"Turn {i}: " + "a sentence about ranking " * 20,
-            )
-            for i in range(turns)
-        )
-        return PhraseRequest(
-            kind="follow_up",
-            question=question,
-            planned_text=question.talking_points[0].follow_up,
-            talking_point=question.talking_points[0],
-            answer_excerpt="I would rank by engagement.",
-            history=history,
+        return follow_up_request(
+            question, turns, "I would rank by engagement.", "a sentence about ranking ", 20
         )
 
     with FakeOpenAI(default=lambda body: "What exactly would you optimise for?") as server:

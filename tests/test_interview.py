@@ -205,7 +205,11 @@ def llm_reply(body: dict) -> str:
     return "LLM: " + body["messages"][-1]["content"].split(": ", 1)[-1]
 
 
-def test_interview_with_the_llm_engine_over_http(tmp_path: Path, corpus_services: Services) -> None:
+@pytest.fixture
+def llm_interviews(
+    tmp_path: Path, corpus_services: Services
+) -> Iterator[tuple[FakeOpenAI, InterviewSessions]]:
+    """Interviews on the LLM engine, against a scripted OpenAI-compatible server."""
     with FakeOpenAI(default=llm_reply) as server:
         services = make_services(
             tmp_path,
@@ -215,20 +219,25 @@ def test_interview_with_the_llm_engine_over_http(tmp_path: Path, corpus_services
             model="gpt-4o-mini",
         )
         interviews = services.interviews("llm")
-        sid = feed_interview(interviews)
-        first = interviews.db.turns(sid)[0]
-        assert first.text.startswith("Question 1 of 2") and "LLM:" in first.text
-        assert first.engine == "llm gpt-4o-mini"
-        step = interviews.answer(sid, WEAK_ON_TOPIC)
-        assert step.card and step.card["engine"] == "llm"
-        assert step.messages[0]["kind"] == "follow_up"
-        assert step.messages[0]["text"] == "LLM: and what would that change for the business?"
-        judged = [
-            r for r in server.requests if "strict, fair interviewer" in r.body["messages"][0]["content"]
-        ]
-        assert WEAK_ON_TOPIC in judged[0].body["messages"][-1]["content"]
-        hidden = corpus_services.bank.get("msd-news-feed-ranking").strong_answer.summary
-        assert all(hidden not in t.text for t in interviews.db.turns(sid) if t.role == "interviewer")
+        yield server, interviews
+
+
+def test_interview_with_the_llm_engine_over_http(
+    llm_interviews: tuple[FakeOpenAI, InterviewSessions], corpus_services: Services
+) -> None:
+    server, interviews = llm_interviews
+    sid = feed_interview(interviews)
+    first = interviews.db.turns(sid)[0]
+    assert first.text.startswith("Question 1 of 2") and "LLM:" in first.text
+    assert first.engine == "llm gpt-4o-mini"
+    step = interviews.answer(sid, WEAK_ON_TOPIC)
+    assert step.card and step.card["engine"] == "llm"
+    assert step.messages[0]["kind"] == "follow_up"
+    assert step.messages[0]["text"] == "LLM: and what would that change for the business?"
+    judged = [r for r in server.requests if "strict, fair interviewer" in r.body["messages"][0]["content"]]
+    assert WEAK_ON_TOPIC in judged[0].body["messages"][-1]["content"]
+    hidden = corpus_services.bank.get("msd-news-feed-ranking").strong_answer.summary
+    assert all(hidden not in t.text for t in interviews.db.turns(sid) if t.role == "interviewer")
 
 
 # -- crash and resume -------------------------------------------------------------------------
@@ -314,28 +323,20 @@ def test_sigkill_mid_interview_then_resume_keeps_every_answer(
     assert len(db.scorecards(session_id)) == 3
 
 
-def test_llm_words_stream_through_the_interview(tmp_path: Path, corpus_services: Services) -> None:
+def test_llm_words_stream_through_the_interview(llm_interviews: tuple[FakeOpenAI, InterviewSessions]) -> None:
     from openai_server import Action
 
-    with FakeOpenAI(default=llm_reply) as server:
-        services = make_services(
-            tmp_path,
-            corpus_services,
-            openai_base_url=server.base_url,
-            openai_api_key="sk-x",
-            model="gpt-4o-mini",
-        )
-        interviews = services.interviews("llm")
-        sid = feed_interview(interviews)
-        server.enqueue(
-            Action("reply", content=llm_reply({"messages": [{"content": "strict, fair interviewer"}]}))
-        )
-        server.enqueue(Action("stream", chunks=["And what ", "would that ", "change for the business?"]))
-        items = list(interviews.answer_stream(sid, WEAK_ON_TOPIC))
-        pieces = [i for i in items if isinstance(i, str)]
-        assert pieces == ["And what ", "would that ", "change for the business?"]
-        final = items[-1]
-        assert (
-            not isinstance(final, str)
-            and final.messages[0]["text"] == "And what would that change for the business?"
-        )
+    server, interviews = llm_interviews
+    sid = feed_interview(interviews)
+    server.enqueue(
+        Action("reply", content=llm_reply({"messages": [{"content": "strict, fair interviewer"}]}))
+    )
+    server.enqueue(Action("stream", chunks=["And what ", "would that ", "change for the business?"]))
+    items = list(interviews.answer_stream(sid, WEAK_ON_TOPIC))
+    pieces = [i for i in items if isinstance(i, str)]
+    assert pieces == ["And what ", "would that ", "change for the business?"]
+    final = items[-1]
+    assert (
+        not isinstance(final, str)
+        and final.messages[0]["text"] == "And what would that change for the business?"
+    )

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 from openai_server import Action, FakeOpenAI
+from scripted import follow_up_request
 
 from app.config import Settings
 from app.engines.budget import PROMPT_BUDGET, cost_usd, price_table
 from app.engines.factory import make_engine
 from app.engines.llm import LLMEngine
 from app.engines.offline import OfflineEngine
-from app.engines.types import AssessRequest, Phrased, PhraseRequest, Turn
+from app.engines.types import AssessRequest, Phrased, PhraseRequest
 from app.errors import UserInputError
 from app.scoring.scorer import Scorer
 from app.services import Services
@@ -165,21 +166,7 @@ def test_scorecard_says_when_it_fell_back(
 
 def phrase_request(corpus_services: Services, turns: int = 0) -> PhraseRequest:
     question = corpus_services.bank.get(QID)
-    history = tuple(
-        Turn(
-            "interviewer" if i % 2 == 0 else "candidate",
-            f"Turn {i}: " + "a fairly long sentence about ranking " * 12,
-        )
-        for i in range(turns)
-    )
-    return PhraseRequest(
-        kind="follow_up",
-        question=question,
-        planned_text=question.talking_points[0].follow_up,
-        talking_point=question.talking_points[0],
-        answer_excerpt=ANSWER,
-        history=history,
-    )
+    return follow_up_request(question, turns, ANSWER, "a fairly long sentence about ranking ", 12)
 
 
 def test_streaming_yields_pieces_then_the_result(
