@@ -72,7 +72,7 @@ def saf_figures() -> dict[str, Any]:
         part = [r for r in rows if r.split == split]
         ours, cosine, human = [], [], []
         for r in part:
-            values = content_features(r.answer, r.reference)
+            values = content_features(r.answer, r.reference, r.question)
             ours.append(content_score_of(values))
             pair = embed([r.answer or " ", r.reference or " "])  # the baseline: whole-text cosine
             cosine.append(float(pair[0] @ pair[1]))

@@ -29,6 +29,7 @@ FEATURES: dict[str, list[str]] = {
         "opening_high_level",
         "opening_roadmap",
         "first_jargon",
+        "opening_filler",
         "opening_question_sim",
         "coverage_mean",
         "log_words",
@@ -78,6 +79,7 @@ CONTENT_FEATURES = [
     "cos_hinge_05",
     "cos_hinge_07",
     "bigram_recall",
+    "q_ref_sim",
 ]
 RIDGE = 1.0
 
@@ -161,10 +163,13 @@ def fit_content(base: ScorerWeights) -> tuple[dict[str, Any], int]:
     training = [r for r in load_saf() if r.split == "training"]
     if not training:
         return base.content, 0
-    rows = [content_features(r.answer, r.reference) for r in training]
-    x = np.array([[values[n] for n in CONTENT_FEATURES] for values in rows])
+    fx.prefetch_answers([r.answer for r in training])
+    rows = [content_features(r.answer, r.reference, r.question) for r in training]
+    x = np.array([[values[n] for n in CONTENT_FEATURES] for values in rows], dtype=float)
     y = np.array([r.score for r in training])
-    return ridge(x, y, CONTENT_FEATURES, alpha=3.0), len(training)
+    model = ridge(x, y, CONTENT_FEATURES, alpha=3.0)
+    model["impute"] = {"q_ref_sim": round(float(x[:, CONTENT_FEATURES.index("q_ref_sim")].mean()), 5)}
+    return model, len(training)
 
 
 def main(path: Path = WEIGHTS_FILE, team_only: bool = False) -> int:

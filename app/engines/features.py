@@ -48,6 +48,13 @@ ROADMAP = re.compile(
     r"finally|three (parts|things|steps)|two (parts|things)|next,|after that|starting with)\b",
     re.IGNORECASE,
 )
+# Hedges and fillers that open a rambling answer instead of its idea ("Yeah so, good question").
+OPENING_FILLER = re.compile(
+    r"\b(yeah|yes so|so,|well,|good question|great question|hmm+|let me think|honestly|i think|"
+    r"i guess|maybe|probably|wait|actually|kind of|sort of|you know|basically|like,|stuff|i mean|"
+    r"um+|uh+|ok so|okay so|right, so|this is a really)\b",
+    re.IGNORECASE,
+)
 BUSINESS = re.compile(
     r"\b(revenue|profit|cost|costs|money|dollars?|customers?|users?|retention|churn|conversion|"
     r"engagement|sales|business|roi|kpi|sla|margin|losses|fraud losses|satisfaction|nps|"
@@ -143,7 +150,7 @@ def cosine_matrix(a: list[str], b: list[str]) -> np.ndarray:
     return np.asarray(vectors[: len(a)] @ vectors[len(a) :].T)
 
 
-def _unit(matrix: np.ndarray) -> np.ndarray:
+def unit(matrix: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(matrix, axis=-1, keepdims=True)
     return matrix / np.clip(norms, 1e-12, None)
 
@@ -166,8 +173,7 @@ def prefetch_answers(answers: list[str]) -> None:
     texts: list[str] = []
     for answer in answers:
         spans, _ = content_sentences(answer)
-        texts += [visible_text(s).strip() or " " for s in spans]
-        texts.append(answer or " ")
+        texts += [visible_text(s).strip() or " " for s in spans] or [" "]
     SENTENCE_VECTORS.embed(list(dict.fromkeys(texts)))
 
 
@@ -205,8 +211,8 @@ def span_vectors(spans: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         zero = np.zeros((1, DIM), dtype=np.float32)
         return zero, zero[:0], zero[0]
     sent = SENTENCE_VECTORS.embed(spans)
-    pairs = _unit(sent[:-1] + sent[1:]) if len(spans) > 1 else sent[:0]
-    whole = _unit(sent.sum(axis=0))
+    pairs = unit(sent[:-1] + sent[1:]) if len(spans) > 1 else sent[:0]
+    whole = unit(sent.sum(axis=0))
     return sent, pairs, whole
 
 
@@ -251,7 +257,7 @@ def extract(question: Question, answer: str, reference: str | None = None) -> An
     point_sims = {tp.id: float(sims[:, i].max()) for i, tp in enumerate(points)}
     point_best = {tp.id: wins[int(sims[:, i].argmax())] for i, tp in enumerate(points)}
     whole = fixed[k:] @ whole_vec
-    opening_vec = _unit(sent[:2].sum(axis=0))
+    opening_vec = unit(sent[:2].sum(axis=0))
     open_sims = np.array([fixed[k + 2] @ opening_vec, fixed[k] @ opening_vec])
     opening = " ".join(spans[:2])
     first = spans[0] if spans else ""
@@ -269,6 +275,7 @@ def extract(question: Question, answer: str, reference: str | None = None) -> An
         "opening_high_level": 1.0 if HIGH_LEVEL.search(opening) else 0.0,
         "opening_roadmap": 1.0 if ROADMAP.search(" ".join(spans[:3])) else 0.0,
         "first_jargon": _rate(JARGON, first, len(words(first))),
+        "opening_filler": _rate(OPENING_FILLER, opening, len(words(opening))),
         "business_rate": _rate(BUSINESS, text, n),
         "business_numbers": min(5.0, float(len(NUMBER.findall(text)))),
         "business_sim": float((sent @ fixed[k + 3]).max()),

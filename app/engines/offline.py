@@ -236,15 +236,21 @@ def _single_sentences(candidates: list[str], spans: list[str]) -> list[str]:
     return sorted(chosen, key=lambda s: order.get(s, 0))
 
 
-def content_score(answer: str, reference: str, weights: ScorerWeights | None = None) -> float:
+def content_score(
+    answer: str, reference: str, question: str | None = None, weights: ScorerWeights | None = None
+) -> float:
     """Content agreement of an answer with a reference answer, 0..1 (fitted on SAF)."""
-    return content_score_of(content_features(answer, reference), weights)
+    return content_score_of(content_features(answer, reference, question), weights)
 
 
 def content_score_of(values: dict[str, float], weights: ScorerWeights | None = None) -> float:
-    """The fitted content model applied to precomputed content features, clipped to 0..1."""
+    """The fitted content model applied to precomputed content features, clipped to 0..1.
+
+    A feature the row could not provide (no question text) takes its mean on the fitting data.
+    """
     model = (weights or default_weights()).content
-    return float(min(1.0, max(0.0, linear(model, values))))
+    filled = {**model.get("impute", {}), **{k: v for k, v in values.items() if v is not None}}
+    return float(min(1.0, max(0.0, linear(model, filled))))
 
 
 _CONTENT_WORD = re.compile(r"[a-z0-9]{3,}")
@@ -262,18 +268,27 @@ def _content_words(text: str) -> set[str]:
     return {w for w in _CONTENT_WORD.findall(text.lower()) if w not in _STOP}
 
 
-def content_features(answer: str, reference: str) -> dict[str, float]:
-    """Features for reference-based content scoring."""
-    a_spans = fx.sentences(answer) or [answer or " "]
+def content_features(answer: str, reference: str, question: str | None = None) -> dict[str, Any]:
+    """Features for reference-based content scoring.
+
+    The answer is embedded sentence by sentence (its whole-text vector is their normalised sum:
+    no second, long model run); `q_ref_sim` (how close the reference is to its question) is
+    None when the question text is unknown.
+    """
+    kept, _ = fx.content_sentences(answer)
+    a_spans = [fx.visible_text(s).strip() or " " for s in kept] or [" "]
     r_spans = fx.sentences(reference) or [reference or " "]
     fixed = fx.target_vectors((reference or " ", *r_spans))  # a reference recurs: cached
-    vectors = fx.SENTENCE_VECTORS.embed([answer or " ", *a_spans])
-    whole = float(vectors[0] @ fixed[0])
-    a_vecs = vectors[1:]
+    a_vecs = fx.SENTENCE_VECTORS.embed(a_spans)
+    whole = float(fx.unit(a_vecs.sum(axis=0)) @ fixed[0])
     r_vecs = fixed[1:]
     cross = r_vecs @ a_vecs.T
     ref_recall = float(cross.max(axis=1).mean())
     ans_precision = float(cross.max(axis=0).mean())
+    q_ref_sim = None
+    if question and question.strip():
+        pair = fx.target_vectors((question, reference or " "))
+        q_ref_sim = float(pair[0] @ pair[1])
     aw, rw = _content_words(answer), _content_words(reference)
     overlap = len(aw & rw)
     recall = overlap / len(rw) if rw else 0.0
@@ -299,6 +314,7 @@ def content_features(answer: str, reference: str) -> dict[str, float]:
         "cos_hinge_05": max(0.0, whole - 0.5),
         "cos_hinge_07": max(0.0, whole - 0.7),
         "bigram_recall": len(ab & rb) / len(rb) if rb else 0.0,
+        "q_ref_sim": q_ref_sim,
     }
 
 

@@ -105,7 +105,8 @@ def predict(scorer: Scorer, row: dict[str, Any], columns: Columns, against: str)
     if against == "content":
         if not reference:
             raise UserInputError("--against content needs --reference-col")
-        return 1 + 4 * content_score(answer, reference)
+        question = field(row, columns.question) if columns.question else None
+        return 1 + 4 * content_score(answer, reference, str(question) if question else None)
     if columns.question_id:
         card = scorer.score(
             answer, question_id=str(field(row, columns.question_id) or ""), reference=reference or None
