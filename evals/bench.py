@@ -368,12 +368,32 @@ def write_doc(figures: dict[str, Any]) -> None:
     )
 
 
-def main() -> int:
+def only(name: str, services: Services) -> int:
+    """One figure, printed and not written anywhere (for working on it)."""
+    from evals.load import load_test
+
+    pieces: dict[str, Any] = {
+        "scoring": lambda: bench_scoring(services),
+        "throughput": lambda: bench_throughput(services),
+        "interview": lambda: bench_interview(services),
+        "load": lambda: [load_test(services.settings.data_dir, 50, t) for t in (0.0, 2.0)],
+    }
+    if name not in pieces:
+        print(f"unknown piece {name!r}; one of: {', '.join(pieces)}", file=sys.stderr)
+        return 2
+    print(name, json.dumps(pieces[name](), indent=1))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
     workdir = Path(tempfile.mkdtemp(prefix="coach-bench-"))
     try:
         settings = Settings(data_dir=workdir / "data")
         services = Services(settings)
         prepare_offline_environment(settings)
+        if args[:1] == ["--only"] and len(args) == 2:
+            return only(args[1], services)
         figures: dict[str, Any] = {"machine": machine(), "date": time.strftime("%Y-%m-%d")}
         figures["ingest"] = bench_ingest(services)
         print("ingest", figures["ingest"], flush=True)
