@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,7 +19,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def coach_server(data_dir: Path, timeout: float = 90) -> Iterator[str]:
+def coach_server(
+    data_dir: Path, timeout: float = 90, on_start: Callable[[subprocess.Popen[bytes]], None] | None = None
+) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "COACH_DATA_DIR": str(data_dir), "GRADIO_ANALYTICS_ENABLED": "False"}
     coach = str(Path(sys.executable).parent / "coach")
@@ -38,6 +40,8 @@ def coach_server(data_dir: Path, timeout: float = 90) -> Iterator[str]:
             time.sleep(0.3)
         else:
             raise RuntimeError("coach serve did not start")
+        if on_start:
+            on_start(proc)
         yield f"http://127.0.0.1:{port}/"
     finally:
         proc.terminate()
