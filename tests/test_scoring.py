@@ -188,3 +188,28 @@ def test_invented_evidence_is_dropped_whatever_the_engine(corpus_services: Servi
 def test_scorecard_text_names_engine_and_rubric(scorer: Scorer) -> None:
     text = render_text(scorer.score(STRONG, question_id=QID))
     assert "engine: offline" in text and "rubric.communication.v1" in text and "Follow-up:" in text
+
+
+def test_a_rambling_opening_scores_lower_on_step_back(scorer: Scorer) -> None:
+    body = STRONG.split(". ", 2)[2]  # the same content without the high-level opening
+    rambling = (
+        "Yeah so, good question, I think this is a really common thing, um, I mean we kind of did "
+        "something like it at my last job, sort of. " + body
+    )
+    clear = STRONG
+    assert (
+        scorer.score(rambling, question_id=QID).dimension("step_back").score
+        < scorer.score(clear, question_id=QID).dimension("step_back").score
+    )
+
+
+def test_content_score_orders_answers_with_or_without_the_question() -> None:
+    from app.engines.offline import content_score
+
+    reference = "A stack is last in, first out; a queue is first in, first out."
+    question = "What is the difference between a stack and a queue?"
+    right = "A stack gives back the item added last (LIFO) while a queue gives back the oldest one (FIFO)."
+    wrong = "Both are kinds of databases that store rows on disk with an index."
+    for q in (question, None):
+        high, low = content_score(right, reference, q), content_score(wrong, reference, q)
+        assert 0.0 <= low < high <= 1.0
