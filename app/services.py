@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -86,6 +87,23 @@ class Services:
             scorer.engine, scorer, self.bank, self.rubric, SqliteSaver(conn), scorer.store
         )
         return InterviewSessions(self.session_db, interviewer)
+
+    def warm_up(self) -> None:
+        """Load what the first request would otherwise wait for: the embedding model, the store,
+        the interview graph, and one offline scoring pass (nothing is written, no model server
+        is called)."""
+        started = time.perf_counter()
+        try:
+            self.interviews()
+            store = self._store_if_ready()
+            if store is not None:
+                store.search("warm up", k=1)
+            question = next(iter(self.bank.questions.values()))
+            self.scorer("offline").score(question.strong_answer.as_text(), question_id=question.id)
+        except Exception as err:  # serving still works; the first request just pays the cost
+            logging.getLogger("coach").warning("warm-up skipped: %s", err)
+            return
+        logging.getLogger("coach").info("warmed up in %.1f s", time.perf_counter() - started)
 
     def _store_if_ready(self) -> CorpusStore | None:
         try:
