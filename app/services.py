@@ -83,6 +83,10 @@ class Services:
 
         scorer = self.scorer(engine)
         conn = sqlite3.connect(self.settings.data_dir / "checkpoints.sqlite3", check_same_thread=False)
+        # WAL with synchronous=NORMAL, as the sessions database: a commit survives a crash of
+        # this process (the resume tests kill it), without an fsync per checkpoint.
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
         interviewer = Interviewer(
             scorer.engine, scorer, self.bank, self.rubric, SqliteSaver(conn), scorer.store
         )

@@ -29,12 +29,20 @@ ANSWERS = [
 
 
 def run_user(
-    url: str, think_s: float, latencies: list[float], errors: list[str], lock: threading.Lock
+    url: str,
+    think_s: float,
+    latencies: list[float],
+    errors: list[str],
+    lock: threading.Lock,
+    connected: threading.Barrier,
 ) -> None:
     from gradio_client import Client
 
     try:
-        client = Client(url, verbose=False, ssl_verify=False)
+        try:
+            client = Client(url, verbose=False, ssl_verify=False)
+        finally:
+            connected.wait(timeout=120)  # every user connects first, then all start at once
         started = client.predict("any", "any", 3, 0, "", api_name="/start_interview")
         session = started["session_id"]
         for answer in ANSWERS:
@@ -66,9 +74,12 @@ def load_test(data_dir: Path, users: int = 50, think_s: float = 0.0) -> dict[str
     errors: list[str] = []
     lock = threading.Lock()
     server: list[subprocess.Popen[bytes]] = []
+    import gradio_client  # noqa: F401  (imported once here, not by 50 threads at once)
+
+    connected = threading.Barrier(users)
     with coach_server(data_dir, on_start=server.append) as url:
         threads = [
-            threading.Thread(target=run_user, args=(url, think_s, latencies, errors, lock))
+            threading.Thread(target=run_user, args=(url, think_s, latencies, errors, lock, connected))
             for _ in range(users)
         ]
         server_cpu, own_cpu = process_cpu_s(server[0].pid), time.process_time()
