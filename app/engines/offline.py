@@ -243,7 +243,7 @@ def content_score(
     return content_score_of(content_features(answer, reference, question), weights)
 
 
-def content_score_of(values: dict[str, float], weights: ScorerWeights | None = None) -> float:
+def content_score_of(values: dict[str, float | None], weights: ScorerWeights | None = None) -> float:
     """The fitted content model applied to precomputed content features, clipped to 0..1.
 
     A feature the row could not provide (no question text) takes its mean on the fitting data.
@@ -268,7 +268,7 @@ def _content_words(text: str) -> set[str]:
     return {w for w in _CONTENT_WORD.findall(text.lower()) if w not in _STOP}
 
 
-def content_features(answer: str, reference: str, question: str | None = None) -> dict[str, Any]:
+def content_features(answer: str, reference: str, question: str | None = None) -> dict[str, float | None]:
     """Features for reference-based content scoring.
 
     The answer is embedded sentence by sentence (its whole-text vector is their normalised sum:
