@@ -134,7 +134,9 @@ def fit_team(base: ScorerWeights) -> tuple[dict[str, float], dict[str, Any], dic
             rows.append((feats, row))
     thresholds = dict(base.thresholds)
     thresholds["covered_point"] = fit_coverage_threshold(rows)
-    engine = OfflineEngine(ScorerWeights(base.id, thresholds, base.dimensions, base.overall, base.content))
+    engine = OfflineEngine(
+        ScorerWeights(base.id, thresholds, base.dimensions, base.overall, base.content, base.floors)
+    )
     values = [engine.feature_values(feats) for feats, _ in rows]
     dimensions = {}
     for dim, names in FEATURES.items():
@@ -149,7 +151,7 @@ def fit_team(base: ScorerWeights) -> tuple[dict[str, float], dict[str, Any], dic
             ]
         )
         dimensions[dim]["cuts"] = fit_cuts(raw, y)
-    fitted = ScorerWeights(base.id, thresholds, dimensions, base.overall, base.content)
+    fitted = ScorerWeights(base.id, thresholds, dimensions, base.overall, base.content, base.floors)
     engine = OfflineEngine(fitted)
     predicted = np.array([[engine.raw_scores(feats)[d] for d in DIMENSIONS] for feats, _ in rows])
     y = np.array([row.labels["overall"] for _, row in rows], dtype=float)
@@ -194,10 +196,11 @@ def main(path: Path = WEIGHTS_FILE, team_only: bool = False) -> int:
         "dimensions": dimensions,
         "overall": overall,
         "content": content,
+        "floors": base.floors,
     }
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     print(
-        f"wrote {path.relative_to(PROJECT_ROOT)} in {time.perf_counter() - started:.1f} s "
+        f"wrote {path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path} in {time.perf_counter() - started:.1f} s "
         f"({n_team} team answers, {n_saf} SAF rows)"
     )
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import warnings
 from collections.abc import Iterator
@@ -65,7 +66,7 @@ def test_interview_with_a_follow_up_and_a_scorecard(page: Any) -> None:
     chat = page.locator("#interview-chat")
     chat.get_by_text("<script>alert('x')</script>", exact=False).wait_for(timeout=30_000)
     page.locator("#last-feedback").get_by_text("Feedback on your last answer").click()
-    page.locator("#card-md").get_by_text("Overall").wait_for(timeout=30_000)
+    page.locator("#card-md").get_by_role("heading", name=re.compile(r"^Overall")).wait_for(timeout=30_000)
     from playwright.sync_api import expect
 
     expect(chat).to_contain_text("?", timeout=30_000)  # the follow-up (every follow-up is a question)
@@ -87,7 +88,7 @@ def test_feedback_tab(page: Any) -> None:
         "20% cut. Rather than a deep network, boosting is cheaper to serve under 50 ms."
     )
     page.locator("#fb-go").click()
-    page.locator("#fb-card").get_by_text("Overall").wait_for(timeout=30_000)
+    page.locator("#fb-card").get_by_role("heading", name=re.compile(r"^Overall")).wait_for(timeout=30_000)
     assert page.locator("#fb-card").get_by_text("closest bank question").count() == 1
     page.screenshot(path=str(ARTIFACTS / "feedback.png"), full_page=True)
     page.locator("#fb-answer textarea").fill("")

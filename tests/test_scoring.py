@@ -213,3 +213,18 @@ def test_content_score_orders_answers_with_or_without_the_question() -> None:
     for q in (question, None):
         high, low = content_score(right, reference, q), content_score(wrong, reference, q)
         assert 0.0 <= low < high <= 1.0
+
+
+def test_a_short_answer_that_weighs_a_choice_earns_the_rubric_floor_on_tradeoffs(scorer: Scorer) -> None:
+    weighed = (
+        "Rather than a deep network, I would rank with gradient boosting over engagement features, "
+        "because boosting is cheaper to serve. The trade-off is that it models sequences less well."
+    )
+    unweighed = (
+        "I would rank with gradient boosting over engagement features and serve it behind an API. "
+        "It models the posts and sorts them by the predicted score."
+    )
+    card = scorer.score(weighed, question_id=QID).dimension("tradeoffs")
+    assert card.score >= 3 and card.evidence[0].startswith("Rather than a deep network")
+    assert "Name one alternative" not in card.tip  # the basic tip is not repeated to someone who did it
+    assert scorer.score(unweighed, question_id=QID).dimension("tradeoffs").score < 3

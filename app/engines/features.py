@@ -82,6 +82,21 @@ TRADEOFF = re.compile(
     r"complex|costly))\b",
     re.IGNORECASE,
 )
+# A weighed choice (the rubric's anchor for trade-offs): one sentence that names an alternative
+# and gives a reason for the choice or what it costs.
+ALTERNATIVE = re.compile(
+    r"\b(instead of|rather than|alternatives?|versus|vs\.?|compared (to|with)|over (a|an|the)|"
+    r"i chose|i'?d choose|i picked|i'?d pick|i'?d rather|i prefer|would rather|another option|"
+    r"considered)\b",
+    re.IGNORECASE,
+)
+REASON_OR_COST = re.compile(
+    r"\b(because|since|so that|which means|that way|cheaper|simpler|faster|easier|more robust|"
+    r"more accurate|trade[- ]?offs?|downside|drawback|the cost (is|of)|at the cost of|"
+    r"at the expense|the catch|the risk|gives? up|sacrific\w*|less (accurate|well|flexible)|"
+    r"worse|slower|more expensive)\b",
+    re.IGNORECASE,
+)
 FILLER = re.compile(
     r"\b(um+|uh+|like,|you know|basically|kind of|sort of|i mean|stuff|things like that|"
     r"whatever|and so on|etc|anyway|actually|literally|so yeah)\b",
@@ -233,6 +248,11 @@ class AnswerFeatures:
     features: dict[str, float]
 
 
+def weighed_choices(spans: list[str]) -> list[str]:
+    """Sentences that name an alternative and give a reason for the choice or its cost."""
+    return [s for s in spans if ALTERNATIVE.search(s) and REASON_OR_COST.search(s)][:3]
+
+
 def _rate(pattern: re.Pattern[str], text: str, per_words: int) -> float:
     n = max(1, per_words)
     return len(pattern.findall(text)) / n * 100
@@ -284,6 +304,7 @@ def extract(question: Question, answer: str, reference: str | None = None) -> An
             3.0, float(sum(1 for s in spans if OUTCOME.search(s) and NUMBER.search(s)))
         ),
         "tradeoff_count": min(6.0, float(len(TRADEOFF.findall(text)))),
+        "weighed_choices": float(len(weighed_choices(spans))),
         "filler_rate": _rate(FILLER, text, n),
         "jargon_rate": _rate(JARGON, text, n),
         "structure_count": min(6.0, float(len(STRUCTURE.findall(text)))),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,9 @@ class ScorerWeights:
     dimensions: dict[str, dict[str, Any]]
     overall: dict[str, Any]
     content: dict[str, Any]
+    # Rubric floors: a dimension scores at least `score` when `feature` reaches `at_least`
+    # (the labelling guide's anchors, which the fitted model can miss on short answers).
+    floors: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path = WEIGHTS_FILE) -> ScorerWeights:
@@ -48,6 +51,7 @@ class ScorerWeights:
             dimensions=data["dimensions"],
             overall=data["overall"],
             content=data["content"],
+            floors=data.get("floors", {}),
         )
 
 
@@ -78,6 +82,15 @@ TIPS = {
     "clarity": "Use shorter sentences, explain each term you introduce, and cut repetition.",
     "technical_coverage": "Cover the missing points: {missed}.",
     "tradeoffs": "Name one alternative you rejected and what your choice costs.",
+}
+# Tips for an answer that already does the basics (3-4): the next step, not the first one.
+NEXT_TIPS = {
+    "step_back": "Tighten the opening into one sentence (the approach and why), then preview the parts.",
+    "clarity": "Signpost the parts (first, then, finally) and define each term the first time you use it.",
+    "tradeoffs": (
+        "You weighed a choice; do the same for the other key decisions and say what each costs "
+        "(latency, money, accuracy)."
+    ),
 }
 
 
@@ -119,6 +132,7 @@ class OfflineEngine:
             return self._non_answer(question, reason, flags)
         raw = self.raw_scores(feats)
         scores = {dim: to_band(value, self.weights.dimensions[dim].get("cuts")) for dim, value in raw.items()}
+        scores = self.apply_floors(scores, feats.features)
         covered = self.covered(feats)
         overall = to_band(linear(self.weights.overall, raw), self.weights.overall.get("cuts"))
         # Delivery cannot carry missing content: overall stays within one band of coverage.
@@ -141,6 +155,13 @@ class OfflineEngine:
             overall=overall,
             flags=flags,
         )
+
+    def apply_floors(self, scores: dict[str, int], values: dict[str, float]) -> dict[str, int]:
+        floored = dict(scores)
+        for dim, floor in self.weights.floors.items():
+            if values.get(floor["feature"], 0.0) >= float(floor["at_least"]):
+                floored[dim] = max(floored[dim], int(floor["score"]))
+        return floored
 
     def _non_answer(self, question: Question, reason: str, flags: list[str]) -> Assessment:
         dims = [
@@ -168,6 +189,8 @@ class OfflineEngine:
             "clarity": fx.STRUCTURE,
         }[dim]
         hits = [s for s in spans if pattern.search(s)]
+        if dim == "tradeoffs":
+            hits = list(dict.fromkeys(fx.weighed_choices(spans) + hits))
         if dim == "business_value":
             hits.sort(key=lambda s: bool(fx.NUMBER.search(s)), reverse=True)
         return hits[:2]
@@ -175,6 +198,8 @@ class OfflineEngine:
     def _tip(self, dim: str, score: int, question: Question, missed: list[str]) -> str:
         if score >= 5:
             return "Keep doing this."
+        if score >= 3 and dim in NEXT_TIPS:
+            return NEXT_TIPS[dim]
         if dim == "technical_coverage":
             points = [tp.point.rstrip(".") for tp in question.talking_points if tp.id in missed][:2]
             return TIPS[dim].format(missed="; ".join(points) or "go one level deeper")
