@@ -80,6 +80,8 @@ CONTENT_FEATURES = [
     "cos_hinge_07",
     "bigram_recall",
     "q_ref_sim",
+    "ref_top4",
+    "qd_ans_precision",
 ]
 RIDGE = 1.0
 
@@ -170,7 +172,10 @@ def fit_content(base: ScorerWeights) -> tuple[dict[str, Any], int]:
     x = np.array([[values[n] for n in CONTENT_FEATURES] for values in rows], dtype=float)
     y = np.array([r.score for r in training])
     model = ridge(x, y, CONTENT_FEATURES, alpha=3.0)
-    model["impute"] = {"q_ref_sim": round(float(x[:, CONTENT_FEATURES.index("q_ref_sim")].mean()), 5)}
+    model["impute"] = {
+        name: round(float(x[:, CONTENT_FEATURES.index(name)].mean()), 5)
+        for name in ("q_ref_sim", "qd_ans_precision")  # None when the question text is unknown
+    }
     return model, len(training)
 
 

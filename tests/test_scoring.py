@@ -228,3 +228,14 @@ def test_a_short_answer_that_weighs_a_choice_earns_the_rubric_floor_on_tradeoffs
     assert card.score >= 3 and card.evidence[0].startswith("Rather than a deep network")
     assert "Name one alternative" not in card.tip  # the basic tip is not repeated to someone who did it
     assert scorer.score(unweighed, question_id=QID).dimension("tradeoffs").score < 3
+
+
+def test_restating_the_question_earns_less_content_than_answering_it() -> None:
+    from app.engines.offline import content_features, content_score
+
+    question = "What happens to the collision domain diameter when the network speed rises tenfold?"
+    reference = "The diameter shrinks by a factor of ten, for example from 3000 m to 300 m."
+    restated = "The question is what happens to the collision domain diameter when network speed rises."
+    answered = "It shrinks by a factor of ten: a 3000 m domain becomes roughly 300 m."
+    assert content_score(restated, reference, question) < content_score(answered, reference, question)
+    assert content_features(answered, reference)["qd_ans_precision"] is None  # needs the question

@@ -297,8 +297,10 @@ def content_features(answer: str, reference: str, question: str | None = None) -
     """Features for reference-based content scoring.
 
     The answer is embedded sentence by sentence (its whole-text vector is their normalised sum:
-    no second, long model run); `q_ref_sim` (how close the reference is to its question) is
-    None when the question text is unknown.
+    no second, long model run). Two features need the question text and are None without it:
+    `q_ref_sim` (how close the reference is to its question) and `qd_ans_precision` (how well
+    each answer sentence matches some reference sentence once the question's own direction is
+    projected out of both, so restating the question earns nothing).
     """
     kept, _ = fx.content_sentences(answer)
     a_spans = [fx.visible_text(s).strip() or " " for s in kept] or [" "]
@@ -310,10 +312,13 @@ def content_features(answer: str, reference: str, question: str | None = None) -
     cross = r_vecs @ a_vecs.T
     ref_recall = float(cross.max(axis=1).mean())
     ans_precision = float(cross.max(axis=0).mean())
-    q_ref_sim = None
+    q_ref_sim: float | None = None
+    qd_ans_precision: float | None = None
     if question and question.strip():
         pair = fx.target_vectors((question, reference or " "))
         q_ref_sim = float(pair[0] @ pair[1])
+        demoted = _demoted(r_vecs, pair[0]) @ _demoted(a_vecs, pair[0]).T
+        qd_ans_precision = float(demoted.max(axis=0).mean())
     aw, rw = _content_words(answer), _content_words(reference)
     overlap = len(aw & rw)
     recall = overlap / len(rw) if rw else 0.0
@@ -340,7 +345,14 @@ def content_features(answer: str, reference: str, question: str | None = None) -
         "cos_hinge_07": max(0.0, whole - 0.7),
         "bigram_recall": len(ab & rb) / len(rb) if rb else 0.0,
         "q_ref_sim": q_ref_sim,
+        "ref_top4": float(np.sort(best_per_ref)[::-1][:4].mean()),
+        "qd_ans_precision": qd_ans_precision,
     }
+
+
+def _demoted(vectors: np.ndarray, question: np.ndarray) -> np.ndarray:
+    """Vectors with the question's direction projected out (words taken from the question earn nothing)."""
+    return fx.unit(vectors - np.outer(vectors @ question, question))
 
 
 def _bigrams(text: str) -> set[tuple[str, str]]:
