@@ -100,3 +100,20 @@ def test_console_script_runs_without_traceback(cli_env: Path) -> None:
     )
     assert out.returncode == 2
     assert "Traceback" not in out.stderr and out.stderr.startswith("error: no such file or folder")
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(cli_env: Path) -> None:
+    """`coach feedback ... | head -1`: the pipe closes before the scorecard is written."""
+    coach = Path(sys.executable).parent / "coach"
+    answer = "I would rank posts with a model trained on engagement, because it predicts what users want."
+    proc = subprocess.Popen(
+        [str(coach), "feedback", "--question-id", "msd-news-feed-ranking", "--answer", answer],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=os.environ,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # like `head` exiting before the scorecard (seconds away) is written
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert "Traceback" not in stderr
