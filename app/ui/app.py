@@ -53,6 +53,19 @@ def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+def _score_plot(label: str, visible: bool = True) -> gr.BarPlot:
+    """Scores per rubric dimension, bars in the rubric's order (as in the scorecard above them)."""
+    return gr.BarPlot(
+        _frame([], ["dimension", "score"]),
+        x="dimension",
+        y="score",
+        y_lim=[0, 5],
+        sort=list(views.DIMENSION_NAMES.values()),
+        label=label,
+        visible=visible,
+    )
+
+
 def _interview_tab(services: Services) -> dict[str, Any]:
     session = gr.State("")
     with gr.Row():
@@ -83,22 +96,9 @@ def _interview_tab(services: Services) -> dict[str, Any]:
         marked = gr.HighlightedText(
             label="Your answer, with the quoted evidence marked", combine_adjacent=False
         )
-        card_plot = gr.BarPlot(
-            _frame([], ["dimension", "score"]),
-            x="dimension",
-            y="score",
-            y_lim=[0, 5],
-            label="Scores",
-        )
+        card_plot = _score_plot("Scores")
     final_md = gr.Markdown(elem_id="final-scorecard")
-    final_plot = gr.BarPlot(
-        _frame([], ["dimension", "score"]),
-        x="dimension",
-        y="score",
-        y_lim=[0, 5],
-        label="Session scorecard",
-        visible=False,
-    )
+    final_plot = _score_plot("Session scorecard", visible=False)
     with gr.Row():
         export_btn = gr.Button("Prepare transcript downloads", elem_id="export")
         md_file = gr.File(label="Transcript (Markdown)", interactive=False)
@@ -185,9 +185,7 @@ def _feedback_tab(services: Services) -> None:
     go = gr.Button("Get feedback", variant="primary", elem_id="fb-go")
     card_md = gr.Markdown(elem_id="fb-card")
     marked = gr.HighlightedText(label="Your answer, with the quoted evidence marked", combine_adjacent=False)
-    plot = gr.BarPlot(
-        _frame([], ["dimension", "score"]), x="dimension", y="score", y_lim=[0, 5], label="Scores"
-    )
+    plot = _score_plot("Scores")
 
     def do_feedback(qid: str | None, text: str, ans: str, ref: str) -> tuple[Any, ...]:
         card = handlers.feedback(services, qid, text, ans, ref)
