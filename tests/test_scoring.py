@@ -108,6 +108,17 @@ def test_free_text_question_uses_the_closest_bank_question(scorer: Scorer) -> No
     assert card.question_id.startswith("msd-") and card.match_similarity and card.match_similarity > 0.35
 
 
+def test_a_free_text_question_between_two_bank_questions_names_the_other(scorer: Scorer) -> None:
+    between = "Why do you want to move from backend engineering into machine learning engineering?"
+    card = scorer.score(WEAK, question_text=between)
+    close = {c.id for c in card.also_close}
+    assert {card.question_id} | close >= {"career-transferable-experience", "career-swe-to-ml-story"}
+    assert all(card.match_similarity - c.similarity <= 0.05 for c in card.also_close)
+    assert "also close: " in render_text(card)
+    clear = scorer.score(WEAK, question_text="What is the bias-variance tradeoff?")
+    assert clear.question_id == "mlt-bias-variance-tradeoff" and clear.also_close == []
+
+
 def test_unrelated_free_text_question_is_refused(scorer: Scorer) -> None:
     with pytest.raises(UserInputError, match="no bank question is close"):
         scorer.score(WEAK, question_text="What is the capital of France and its population?")

@@ -21,6 +21,15 @@ class MissedPoint(BaseModel):
     follow_up: str
 
 
+class CloseQuestion(BaseModel):
+    """Another bank question about as close to a free-text question as the one used."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    question: str
+    similarity: float
+
+
 class StrengthResult(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str
@@ -35,6 +44,7 @@ class Scorecard(BaseModel):
     question: str
     matched_by: str
     match_similarity: float | None = None
+    also_close: list[CloseQuestion] = Field(default_factory=list)
     overall: int = Field(ge=1, le=5)
     dimensions: list[DimensionResult]
     missed_points: list[MissedPoint]
@@ -66,6 +76,10 @@ def render_text(card: Scorecard) -> str:
     lines = [
         f"Question ({card.matched_by}): {card.question_id}",
         f"  {card.question}",
+        *[
+            f"  also close: {c.id} ({c.similarity:.2f}): {c.question} (use --question-id to pick it)"
+            for c in card.also_close
+        ],
         f"Overall: {card.overall}/5    engine: {card.engine_label}    rubric: {card.rubric_version}",
     ]
     if card.non_answer:

@@ -9,12 +9,15 @@ from app.corpus.models import Question, Rubric
 from app.engines.types import Assessment, AssessRequest, ModelSeam, RunInfo
 from app.errors import UserInputError
 from app.scoring.gaps import biggest_gap
-from app.scoring.scorecard import DimensionResult, MissedPoint, Scorecard, StrengthResult
+from app.scoring.scorecard import CloseQuestion, DimensionResult, MissedPoint, Scorecard, StrengthResult
 from app.store.vectors import CorpusStore
 
 MAX_ANSWER_CHARS = 20_000
 MAX_QUESTION_CHARS = 2_000
 MIN_MATCH_SIMILARITY = 0.35
+# Free text: other bank questions within this similarity of the best are named on the scorecard,
+# so a user whose question sat between two bank questions can pick the one they meant.
+CLOSE_MATCH_MARGIN = 0.05
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,7 @@ class ResolvedQuestion:
     question: Question
     matched_by: str
     similarity: float | None = None
+    also_close: tuple[tuple[str, float], ...] = ()
 
 
 def check_text(label: str, text: object, limit: int, allow_empty: bool = False) -> str:
@@ -68,7 +72,7 @@ class Scorer:
         text = check_text("question", question_text, MAX_QUESTION_CHARS)
         if self.store is None:
             raise UserInputError("free-text questions need the store: run `coach ingest` first")
-        matches = self.store.search_questions(text, k=1)
+        matches = self.store.search_questions(text, k=3)
         if not matches:
             raise UserInputError("the store is empty: run `coach ingest` first")
         qid, similarity = matches[0]
@@ -77,7 +81,8 @@ class Scorer:
                 f"no bank question is close to that question (best: {qid}, similarity "
                 f"{similarity:.2f}); pick one with --question-id or `coach search`"
             )
-        return ResolvedQuestion(self.bank.get(qid), "closest bank question", similarity)
+        close = tuple((q, sim) for q, sim in matches[1:] if sim >= similarity - CLOSE_MATCH_MARGIN)
+        return ResolvedQuestion(self.bank.get(qid), "closest bank question", similarity, close)
 
     def score(
         self,
@@ -133,6 +138,10 @@ class Scorer:
             question=question.question,
             matched_by=resolved.matched_by,
             match_similarity=resolved.similarity,
+            also_close=[
+                CloseQuestion(id=qid, question=self.bank.get(qid).question, similarity=sim)
+                for qid, sim in resolved.also_close
+            ],
             overall=1 if assessment.non_answer else assessment.overall,
             dimensions=dims,
             missed_points=[

@@ -37,6 +37,10 @@ def scorecard_markdown(card: dict[str, Any]) -> str:
         f"`{esc(card['question_id'])}` ({esc(card['matched_by'])}) · {engine_notice(card)}"
         f" · rubric `{esc(card['rubric_version'])}`",
     ]
+    lines += [
+        f"\nAlso close: `{esc(c['id'])}`: {esc(c['question'])} (pick it in the bank list to use it)"
+        for c in card.get("also_close", [])
+    ]
     if card.get("non_answer"):
         lines.append(f"\n**Not an answer:** {esc(card['non_answer'])}.")
     lines += [f"\n> ⚠️ {esc(flag)}" for flag in card.get("flags", [])]
