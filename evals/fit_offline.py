@@ -1,8 +1,9 @@
-"""Fits the offline scorer's weights and thresholds on labelled data; writes its one data file.
+"""Fits the offline scorer's models on labelled dev answers; writes its one data file.
 
-Team labels (dev split only) fit the rubric dimensions, the overall score and the coverage
-threshold; SAF's `training` split (when present) fits the reference-based content score.
-Run: .venv/bin/python -m evals.fit_offline
+Dev rows of the team set and of the blind set (evals/data/*.jsonl, `split: dev`) fit the
+talking-point coverage model and the rubric dimensions; the `test` splits are never read here.
+SAF's `training` split (when present) fits the reference-based content score.
+Run: .venv/bin/python -m evals.fit_offline [--team-only]
 """
 
 from __future__ import annotations
@@ -10,57 +11,73 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from app.config import PROJECT_ROOT, Settings
-from app.corpus.loader import load_bank
-from app.corpus.models import DIMENSIONS
+from app.corpus.loader import load_bank, load_rubric
+from app.engines import coverage as cov
 from app.engines import features as fx
-from app.engines.offline import WEIGHTS_FILE, OfflineEngine, ScorerWeights, content_features
+from app.engines.offline import WEIGHTS_FILE, OfflineEngine, ScorerWeights, apply_probe, content_features
 from app.services import prepare_offline_environment
-from evals.labelled import load_answers, load_saf
+from evals.labelled import LabelledAnswer, load_answers, load_blind, load_saf
 
 FEATURES: dict[str, list[str]] = {
+    # Judged on the answer alone: nothing here reads the question.
     "step_back": [
-        "opening_summary_sim",
         "opening_high_level",
         "opening_roadmap",
+        "opening_reason",
+        "opening_gist",
         "first_jargon",
         "opening_filler",
-        "opening_question_sim",
-        "coverage_mean",
+        "first_words",
+        "opening_specific",
+        "hedge_rate",
         "log_words",
     ],
     "business_value": [
-        "business_rate",
-        "business_numbers",
         "business_sim",
-        "coverage_mean",
         "business_sentences",
         "business_quantified",
+        "business_beneficiary",
+        "business_generic",
     ],
+    # Judged on the answer alone.
     "clarity": [
         "filler_rate",
+        "hedge_rate",
         "jargon_rate",
+        "comma_rate",
         "structure_count",
         "mean_sentence_words",
         "long_sentence_share",
         "repetition",
-        "over_length",
+        "repeated_sentences",
+        "explained_rate",
         "log_words",
-        "coverage_mean",
+        "over_length",
     ],
     "technical_coverage": [
         "covered_share",
-        "coverage_mean",
+        "coverage_chance",
         "coverage_top_half",
-        "reference_sim",
+        "coverage_mean",
+        "red_flag_sim",
+        "hedge_rate",
         "log_words",
     ],
-    "tradeoffs": ["tradeoff_count", "coverage_mean", "log_words", "structure_count"],
+    "tradeoffs": [
+        "weighed_choices",
+        "tradeoff_count",
+        "alternatives",
+        "explained_rate",
+        "hedge_rate",
+        "log_words",
+    ],
 }
 CONTENT_FEATURES = [
     "cosine",
@@ -84,6 +101,16 @@ CONTENT_FEATURES = [
     "qd_ans_precision",
 ]
 RIDGE = 1.0
+COVERAGE_L2 = 1.0
+# Probes: ridge on an answer vector, stacked into the dimension's model by out-of-fold predictions.
+PROBES = {
+    "step_back": "opening",
+    "business_value": "answer",
+    "clarity": "answer",
+    "technical_coverage": "answer",
+    "tradeoffs": "answer",
+}
+PROBE_ALPHA = 300.0
 
 
 def ridge(x: np.ndarray, y: np.ndarray, names: list[str], alpha: float = RIDGE) -> dict[str, Any]:
@@ -106,61 +133,169 @@ def fit_cuts(raw: np.ndarray, labels: np.ndarray) -> list[float]:
     return [round(float(np.quantile(raw, min(0.999, share))), 5) for share in shares]
 
 
-def fit_coverage_threshold(rows: list[tuple[Any, Any]]) -> float:
-    """Similarity above which a talking point counts as covered: best F1 against the labels."""
-    best, best_f1 = 0.5, -1.0
-    for threshold in np.arange(0.30, 0.75, 0.01):
-        tp = fp = fn = 0
-        for feats, row in rows:
-            predicted = {p for p, s in feats.point_sims.items() if s >= threshold}
-            truth = set(row.covered_points)
-            tp += len(predicted & truth)
-            fp += len(predicted - truth)
-            fn += len(truth - predicted)
-        f1 = 2 * tp / max(1, 2 * tp + fp + fn)
-        if f1 > best_f1:
-            best, best_f1 = float(threshold), f1
-    return round(best, 3)
+def logistic(x: np.ndarray, y: np.ndarray, l2: float = COVERAGE_L2, steps: int = 60) -> dict[str, Any]:
+    """L2-regularised logistic regression by Newton steps on standardised features."""
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+    z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
+    w = np.zeros(z.shape[1])
+    penalty = l2 * np.diag([1.0] * (z.shape[1] - 1) + [0.0])
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-(z @ w)))
+        gradient = z.T @ (p - y) + penalty @ w
+        hessian = (z * (p * (1 - p))[:, None]).T @ z + penalty
+        w -= np.linalg.solve(hessian, gradient)
+    return {
+        "mean": [round(float(v), 6) for v in mean],
+        "scale": [round(float(v), 6) for v in scale],
+        "weights": [round(float(v), 6) for v in w[:-1]],
+        "bias": round(float(w[-1]), 6),
+    }
 
 
-def fit_team(base: ScorerWeights) -> tuple[dict[str, float], dict[str, Any], dict[str, Any], int]:
-    corpus = Settings(data_dir=Path("/tmp")).corpus_dir
-    bank = load_bank(corpus)
-    dev = load_answers(split="dev")
-    engine = OfflineEngine(base)
-    rows = []
-    for row in dev:
+def f1_threshold(chances: np.ndarray, truth: np.ndarray) -> tuple[float, dict[str, float]]:
+    """The probability threshold with the best F1 on these pairs, and its precision and recall."""
+    best: tuple[float, dict[str, float]] = (0.5, {"f1": -1.0})
+    for threshold in np.arange(0.2, 0.81, 0.01):
+        credited = chances >= threshold
+        tp = float((credited & truth).sum())
+        precision = tp / max(1.0, float(credited.sum()))
+        recall = tp / max(1.0, float(truth.sum()))
+        f1 = 2 * precision * recall / max(1e-9, precision + recall)
+        if f1 > best[1]["f1"]:
+            best = (round(float(threshold), 2), {"precision": precision, "recall": recall, "f1": f1})
+    return best
+
+
+@dataclass
+class Example:
+    row: LabelledAnswer
+    feats: fx.AnswerFeatures
+
+
+def dev_examples(base: ScorerWeights) -> list[Example]:
+    """Dev answers of both labelled sets that are answers at all, with their features."""
+    bank = load_bank(Settings(data_dir=Path("/tmp")).corpus_dir)
+    rows = load_answers(split="dev") + load_blind(split="dev")
+    fx.prefetch_answers([r.answer for r in rows])
+    out = []
+    for row in rows:
         question = bank.get(row.question_id)
         feats = fx.extract(question, row.answer)
         if fx.non_answer_reason(feats, question, base.thresholds) is None:
-            rows.append((feats, row))
-    thresholds = dict(base.thresholds)
-    thresholds["covered_point"] = fit_coverage_threshold(rows)
-    engine = OfflineEngine(
-        ScorerWeights(base.id, thresholds, base.dimensions, base.overall, base.content, base.floors)
+            out.append(Example(row, feats))
+    return out
+
+
+def fit_coverage(examples: list[Example]) -> dict[str, Any]:
+    """The talking-point model: one row per (answer, point), labelled covered or not."""
+    x, y, questions = [], [], []
+    for ex in examples:
+        if ex.row.off_topic:
+            continue
+        for pid, match in ex.feats.points.items():
+            x.append([match.features[name] for name in cov.FEATURES])
+            y.append(pid in ex.row.covered_points)
+            questions.append(ex.row.question_id)
+    xs, ys = np.array(x, float), np.array(y, bool)
+    model = logistic(xs, ys.astype(float))
+    threshold, train = f1_threshold(_chances(model, xs), ys)
+    folds = _grouped_folds(questions, 5)
+    held_out = np.zeros(len(ys))
+    for fold in folds:
+        inside = np.ones(len(ys), bool)
+        inside[fold] = False
+        held_out[fold] = _chances(logistic(xs[inside], ys[inside].astype(float)), xs[fold])
+    credited = held_out >= threshold
+    tp = float((credited & ys).sum())
+    cv = {"precision": tp / max(1, credited.sum()), "recall": tp / max(1, ys.sum())}
+    print(
+        f"coverage: {len(ys)} (answer, point) pairs, threshold {threshold}, dev {_fmt(train)}, CV {_fmt(cv)}"
     )
-    values = [engine.feature_values(feats) for feats, _ in rows]
+    return {"features": list(cov.FEATURES), **model, "threshold": threshold}
+
+
+def _chances(model: dict[str, Any], x: np.ndarray) -> np.ndarray:
+    z = ((x - np.array(model["mean"])) / np.array(model["scale"])) @ np.array(model["weights"])
+    return 1 / (1 + np.exp(-(z + model["bias"])))
+
+
+def _grouped_folds(groups: list[str], k: int) -> list[np.ndarray]:
+    names = sorted(set(groups))
+    fold_of = {name: i % k for i, name in enumerate(names)}
+    return [np.array([i for i, g in enumerate(groups) if fold_of[g] == f]) for f in range(k)]
+
+
+def _fmt(figures: dict[str, float]) -> str:
+    return " ".join(f"{k} {v:.3f}" for k, v in figures.items())
+
+
+def labelled_for(dim: str, examples: list[Example]) -> list[int]:
+    """Rows that carry a label for this dimension and are scored on it under the v2 rubric."""
+    rubric = load_rubric(Settings(data_dir=Path("/tmp")).corpus_dir)
+    bank = load_bank(Settings(data_dir=Path("/tmp")).corpus_dir)
+    return [
+        i
+        for i, ex in enumerate(examples)
+        if ex.row.label(dim) is not None
+        and rubric.dimension(dim).applies(bank.get(ex.row.question_id).track)
+        and not (ex.row.off_topic and dim not in ("step_back", "clarity"))
+    ]
+
+
+def probe_fit(v: np.ndarray, y: np.ndarray, vector: str) -> dict[str, Any]:
+    mean, scale = v.mean(axis=0), np.maximum(v.std(axis=0), 1e-4)
+    z = (v - mean) / scale
+    w = np.linalg.solve(z.T @ z + PROBE_ALPHA * np.eye(z.shape[1]), z.T @ (y - y.mean()))
+    return {
+        "vector": vector,
+        "mean": [round(float(x), 6) for x in mean],
+        "scale": [round(float(x), 6) for x in scale],
+        "weights": [round(float(x), 6) for x in w],
+        "bias": round(float(y.mean()), 6),
+    }
+
+
+def fit_probes(examples: list[Example]) -> tuple[dict[str, dict[str, Any]], dict[str, dict[int, float]]]:
+    """Each dimension's probe on all its rows, and its out-of-fold predictions (for stacking)."""
+    probes, out_of_fold = {}, {}
+    for dim, vector in PROBES.items():
+        keep = labelled_for(dim, examples)
+        v = np.array([examples[i].feats.vectors[vector] for i in keep])
+        y = np.array([examples[i].row.label(dim) for i in keep], dtype=float)
+        held_out = np.zeros(len(keep))
+        for fold in _grouped_folds([examples[i].row.question_id for i in keep], 6):
+            inside = np.ones(len(keep), bool)
+            inside[fold] = False
+            held_out[fold] = [apply_probe(probe_fit(v[inside], y[inside], vector), row) for row in v[fold]]
+        probes[dim] = probe_fit(v, y, vector)
+        out_of_fold[dim] = dict(zip(keep, held_out.tolist(), strict=True))
+    return probes, out_of_fold
+
+
+def fit_dimensions(
+    examples: list[Example], engine: OfflineEngine, out_of_fold: dict[str, dict[int, float]]
+) -> dict[str, dict[str, Any]]:
+    """Ridge regression per dimension on the rows labelled for it (v2 applicability).
+
+    A probe's feature is its out-of-fold prediction here, so the stack does not learn to trust a
+    probe that has seen the row.
+    """
+    values = [engine.feature_values(ex.feats) for ex in examples]
     dimensions = {}
     for dim, names in FEATURES.items():
-        x = np.array([[v[n] for n in names] for v in values])
-        y = np.array([row.labels[dim] for _, row in rows], dtype=float)
-        dimensions[dim] = ridge(x, y, names)
-        raw = np.array(
-            [
-                float(dimensions[dim]["intercept"])
-                + x_row @ np.array(list(dimensions[dim]["weights"].values()))
-                for x_row in x
-            ]
-        )
-        dimensions[dim]["cuts"] = fit_cuts(raw, y)
-    fitted = ScorerWeights(base.id, thresholds, dimensions, base.overall, base.content, base.floors)
-    engine = OfflineEngine(fitted)
-    predicted = np.array([[engine.raw_scores(feats)[d] for d in DIMENSIONS] for feats, _ in rows])
-    y = np.array([row.labels["overall"] for _, row in rows], dtype=float)
-    overall = ridge(predicted, y, list(DIMENSIONS))
-    overall_raw = overall["intercept"] + predicted @ np.array(list(overall["weights"].values()))
-    overall["cuts"] = fit_cuts(overall_raw, y)
-    return thresholds, dimensions, overall, len(rows)
+        keep = labelled_for(dim, examples)
+        names = [*names, f"{dim}_probe"] if dim in out_of_fold else names
+        for i in keep:
+            if dim in out_of_fold:
+                values[i][f"{dim}_probe"] = out_of_fold[dim][i]
+        x = np.array([[values[i][n] for n in names] for i in keep])
+        y = np.array([examples[i].row.label(dim) for i in keep], dtype=float)
+        model = ridge(x, y, names)
+        raw = model["intercept"] + x @ np.array(list(model["weights"].values()))
+        model["cuts"] = fit_cuts(raw, y)
+        model["fitted_rows"] = len(keep)
+        dimensions[dim] = model
+    return dimensions
 
 
 def fit_content(base: ScorerWeights) -> tuple[dict[str, Any], int]:
@@ -183,30 +318,37 @@ def main(path: Path = WEIGHTS_FILE, team_only: bool = False) -> int:
     prepare_offline_environment(Settings(data_dir=PROJECT_ROOT / ".coach-data"))
     base = ScorerWeights.load(path)
     started = time.perf_counter()
-    thresholds, dimensions, overall, n_team = fit_team(base)
+    examples = dev_examples(base)
+    coverage = fit_coverage(examples)
+    probes, out_of_fold = fit_probes(examples)
+    engine = OfflineEngine(base.replace(coverage=coverage, probes={}))
+    dimensions = fit_dimensions(examples, engine, out_of_fold)
     content, n_saf = (base.content, 0) if team_only else fit_content(base)
     previous = json.loads(path.read_text(encoding="utf-8"))
     content_note = (
         previous.get("content_fitted_on", "") if team_only else f"SAF training split ({n_saf} rows)"
     )
+    n_team = sum(1 for ex in examples if ex.row.set_name == "team")
     data = {
         "id": base.id,
         "fitted_on": (
-            f"team dev split of evals/data/answers.v1.jsonl ({n_team} answers that are not "
-            f"non-answers); content: {content_note}"
+            f"dev splits: {n_team} team answers (evals/data/answers.v1.jsonl) and "
+            f"{len(examples) - n_team} blind answers (evals/data/blind.v1.jsonl) that are not "
+            f"non-answers; content: {content_note}"
         ),
         "content_fitted_on": content_note,
         "fitted_at": time.strftime("%Y-%m-%d"),
-        "thresholds": thresholds,
+        "thresholds": base.thresholds,
+        "coverage": coverage,
+        "probes": probes,
         "dimensions": dimensions,
-        "overall": overall,
         "content": content,
         "floors": base.floors,
     }
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    shown = path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path
     print(
-        f"wrote {path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path} in {time.perf_counter() - started:.1f} s "
-        f"({n_team} team answers, {n_saf} SAF rows)"
+        f"wrote {shown} in {time.perf_counter() - started:.1f} s ({len(examples)} answers, {n_saf} SAF rows)"
     )
     return 0
 

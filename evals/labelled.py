@@ -12,6 +12,7 @@ from app.corpus.models import DIMENSIONS
 from app.errors import UserInputError
 
 ANSWERS = PROJECT_ROOT / "evals" / "data" / "answers.v1.jsonl"
+BLIND = PROJECT_ROOT / "evals" / "data" / "blind.v1.jsonl"
 SAF_CSV = PROJECT_ROOT.parent / "shared" / "datasets" / "saf" / "saf_english.csv"
 LABELS = (*DIMENSIONS, "overall")
 
@@ -23,8 +24,23 @@ class LabelledAnswer:
     split: str
     style: str
     answer: str
-    labels: dict[str, int]
+    labels: dict[str, int | None]  # None: the dimension is not scored for the question's track
     covered_points: tuple[str, ...]
+    set_name: str = "team"
+    off_topic: bool = False
+
+    def label(self, key: str) -> int | None:
+        return self.labels.get(key)
+
+
+def load_blind(path: Path = BLIND, split: str | None = None) -> list[LabelledAnswer]:
+    """The blind set: answers written and labelled by a separate procedure (evals/LABELLING.md)."""
+    rows = load_answers(path, split)
+    return [LabelledAnswer(**{**r.__dict__, "set_name": "blind"}) for r in rows]
+
+
+def _label(value: object) -> int | None:
+    return None if value is None else int(value)  # type: ignore[call-overload]
 
 
 def load_answers(path: Path = ANSWERS, split: str | None = None) -> list[LabelledAnswer]:
@@ -40,8 +56,9 @@ def load_answers(path: Path = ANSWERS, split: str | None = None) -> list[Labelle
                 split=data["split"],
                 style=data.get("style", ""),
                 answer=data["answer"],
-                labels={k: int(data["labels"][k]) for k in LABELS},
+                labels={k: _label(data["labels"][k]) for k in LABELS},
                 covered_points=tuple(data.get("covered_points", [])),
+                off_topic=bool(data.get("off_topic") or data.get("style") == "off_topic"),
             )
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
             raise UserInputError(f"{path}: line {number}: {err}") from None

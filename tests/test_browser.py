@@ -112,7 +112,7 @@ def test_question_bank_tab(page: Any) -> None:
     page.locator("#bank-query textarea, #bank-query input").first.fill("design a feed ranking system")
     page.locator("#bank-search").click()
     page.get_by_text("results for").wait_for(timeout=30_000)
-    page.get_by_text("msd-news-feed-ranking").first.click()
+    page.get_by_text("msd-news-feed-ranking").locator("visible=true").first.click()
     page.locator("#bank-detail").get_by_text("Talking points").wait_for(timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "bank.png"), full_page=True)
     assert page.errors == []

@@ -58,11 +58,37 @@ def test_required_parts_present() -> None:
 
 def test_rubric_has_every_dimension_with_anchors() -> None:
     rubric = load_rubric(CORPUS_DIR)
-    assert rubric.id.endswith(".v1")
+    assert rubric.id == f"rubric.communication.v{rubric.version}" and rubric.version >= 2
     assert [d.id for d in rubric.dimensions] == list(DIMENSIONS)
     for dim in rubric.dimensions:
         assert dim.anchors.one and dim.anchors.three and dim.anchors.five
         assert len(dim.examples.strong) > len(dim.examples.weak)
+
+
+def test_rubric_declares_which_dimensions_each_track_scores() -> None:
+    rubric = load_rubric(CORPUS_DIR)
+    assert rubric.applicable("ml_system_design") == DIMENSIONS
+    assert "business_value" not in rubric.applicable("ml_theory")
+    assert "business_value" not in rubric.applicable("coding_algorithms")
+    assert "tradeoffs" not in rubric.applicable("career_narrative")
+    story = rubric.dimension("technical_coverage").meaning("career_narrative")
+    assert story.name == "Evidence of impact" and "result" in story.definition
+
+
+@pytest.mark.parametrize(
+    "scores",
+    [
+        {"step_back": 4, "business_value": 4, "clarity": 4, "technical_coverage": 4, "tradeoffs": 4},
+        {"step_back": 5, "clarity": 5, "technical_coverage": 1, "tradeoffs": 5},
+        {"step_back": 1, "business_value": 2, "clarity": 5, "technical_coverage": 5},
+        {"step_back": 3, "clarity": 2, "technical_coverage": 4, "tradeoffs": 1},
+    ],
+)
+def test_overall_lies_between_the_lowest_and_highest_scored_dimension(scores: dict[str, int]) -> None:
+    rule = load_rubric(CORPUS_DIR).overall
+    assert min(scores.values()) <= rule.band(scores) <= max(scores.values())
+    assert rule.band(scores) <= scores["technical_coverage"] + rule.max_above_coverage
+    assert rule.band({d: 4 for d in scores}) == 4
 
 
 def test_guides_present() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from app.corpus.models import DIFFICULTIES, TRACKS, Question, QuestionFile, Rubric
+from app.corpus.models import DIFFICULTIES, TRACKS, PhrasingFile, Question, QuestionFile, Rubric
 from app.errors import CorpusError, NotFoundError
 
 RUBRIC_FILE = Path("rubrics") / "communication.yaml"
@@ -103,6 +103,43 @@ def load_question_file(path: Path, data: Any = None) -> QuestionFile:
         raise _explain(path, data, err) from None
 
 
+def load_phrasing_file(path: Path, data: Any = None) -> PhrasingFile:
+    """One validated `points/*.yaml` file (data: its already parsed YAML, if at hand)."""
+    data = read_yaml(path) if data is None else data
+    try:
+        return PhrasingFile.model_validate(data)
+    except ValidationError as err:
+        raise _explain(path, data, err) from None
+
+
+def attach_phrasings(bank: QuestionBank, corpus_dir: Path) -> list[str]:
+    """Adds `points/*.yaml` phrasings to the bank's talking points; returns the problems found."""
+    problems: list[str] = []
+    for path in sorted((corpus_dir / "points").glob("*.yaml")):
+        try:
+            pfile = load_phrasing_file(path)
+        except CorpusError as err:
+            problems.append(str(err))
+            continue
+        for entry in pfile.questions:
+            question = bank.questions.get(entry.id)
+            if question is None:
+                problems.append(f"{path}: [{entry.id}]: no question with this id in the bank")
+                continue
+            by_id = {p.id: p for p in entry.points}
+            unknown = sorted(set(by_id) - {tp.id for tp in question.talking_points})
+            if unknown:
+                problems.append(f"{path}: [{entry.id}]: unknown talking point(s) {', '.join(unknown)}")
+            points = [
+                tp.model_copy(update={"states": by_id[tp.id].states, "names_only": by_id[tp.id].names_only})
+                if tp.id in by_id
+                else tp
+                for tp in question.talking_points
+            ]
+            bank.questions[entry.id] = question.model_copy(update={"talking_points": points})
+    return problems
+
+
 def load_rubric(corpus_dir: Path) -> Rubric:
     """The communication rubric of a corpus folder."""
     return load_rubric_file(corpus_dir / RUBRIC_FILE)
@@ -136,6 +173,7 @@ def load_bank(corpus_dir: Path) -> QuestionBank:
                 continue
             bank.questions[q.id] = q
             bank.files[q.id] = path
+    problems += attach_phrasings(bank, corpus_dir)
     if problems:
         raise CorpusError("\n".join(problems))
     return bank

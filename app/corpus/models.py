@@ -46,6 +46,9 @@ class TalkingPoint(Strict):
     id: str
     point: str = Field(min_length=10)
     follow_up: str = Field(min_length=10)
+    # From corpus/points/: how candidates state the idea, and how they only name its topic.
+    states: list[str] = Field(default_factory=list)
+    names_only: list[str] = Field(default_factory=list)
 
     @field_validator("id")
     @classmethod
@@ -151,6 +154,34 @@ class QuestionFile(Strict):
         return self
 
 
+class PointPhrasing(Strict):
+    """How candidates state one talking point (covering it) and how they merely name it."""
+
+    id: str
+    states: list[str] = Field(min_length=1)
+    names_only: list[str] = Field(min_length=1)
+
+
+class QuestionPhrasings(Strict):
+    id: str
+    points: list[PointPhrasing] = Field(min_length=1)
+
+
+class PhrasingFile(Strict):
+    """One `corpus/points/<track>.yaml` file: phrasings for the talking points of a track."""
+
+    version: str
+    track: Track
+    questions: list[QuestionPhrasings] = Field(min_length=1)
+
+    @field_validator("version")
+    @classmethod
+    def _versioned(cls, value: str) -> str:
+        if not re.match(r"^points\.[a-z_]+\.v\d+$", value):
+            raise ValueError(f"version {value!r} must look like points.<track>.vN")
+        return value
+
+
 class Anchors(Strict):
     one: str = Field(alias="1", min_length=10)
     three: str = Field(alias="3", min_length=10)
@@ -173,8 +204,16 @@ DIMENSIONS: tuple[str, ...] = (
 )
 
 
+class TrackMeaning(Strict):
+    """What a dimension means for one track, where that differs from its general meaning."""
+
+    name: str
+    definition: str = Field(min_length=20)
+    anchors: Anchors
+
+
 class Dimension(Strict):
-    """One communication dimension with its 1/3/5 anchors."""
+    """One communication dimension with its 1/3/5 anchors and the tracks it is scored for."""
 
     id: DimensionId
     name: str
@@ -183,6 +222,46 @@ class Dimension(Strict):
     cues: list[str] = Field(min_length=3)
     examples: ExampleAnswers
     drill: str = Field(min_length=20)
+    applies_to: list[Track] | None = None  # None: every track
+    per_track: dict[Track, TrackMeaning] = Field(default_factory=dict)
+
+    def applies(self, track: str) -> bool:
+        """Whether answers to questions of this track are scored on this dimension."""
+        return self.applies_to is None or track in self.applies_to
+
+    def meaning(self, track: str) -> TrackMeaning:
+        """Name, definition and anchors of this dimension for a track."""
+        return self.per_track.get(
+            track,  # type: ignore[call-overload]
+            TrackMeaning(name=self.name, definition=self.definition, anchors=self.anchors),
+        )
+
+
+class OverallRule(Strict):
+    """How one overall score is derived from the scored dimensions (documented in the rubric)."""
+
+    weights: dict[DimensionId, float]
+    max_above_coverage: int = Field(ge=0, le=4)
+    description: str = Field(min_length=20)
+
+    def combine(self, scores: dict[str, float]) -> float:
+        """Weighted mean of the given (applicable) dimension scores, unrounded."""
+        total = sum(self.weights.get(d, 1.0) for d in scores)  # type: ignore[call-overload]
+        return sum(self.weights.get(d, 1.0) * v for d, v in scores.items()) / total  # type: ignore[call-overload]
+
+    def session(self, averages: dict[str, float]) -> float:
+        """A session's overall: the same rule on its per-dimension averages, unrounded."""
+        value = self.combine(averages)
+        if "technical_coverage" in averages:
+            value = min(value, averages["technical_coverage"] + self.max_above_coverage)
+        return value
+
+    def band(self, scores: dict[str, int]) -> int:
+        """The overall 1-5 band: rounded weighted mean, at most max_above_coverage over coverage."""
+        value = int(self.combine(dict(scores)) + 0.5)
+        if "technical_coverage" in scores:
+            value = min(value, scores["technical_coverage"] + self.max_above_coverage)
+        return max(1, min(5, value))
 
 
 class Rubric(Strict):
@@ -191,6 +270,7 @@ class Rubric(Strict):
     id: str
     version: int = Field(ge=1)
     title: str
+    overall: OverallRule
     dimensions: list[Dimension] = Field(min_length=5)
 
     @field_validator("id")
@@ -210,3 +290,7 @@ class Rubric(Strict):
     def dimension(self, dim_id: str) -> Dimension:
         """The dimension with this id."""
         return next(d for d in self.dimensions if d.id == dim_id)
+
+    def applicable(self, track: str) -> tuple[str, ...]:
+        """Ids of the dimensions scored for a track, in rubric order."""
+        return tuple(d.id for d in self.dimensions if d.applies(track))

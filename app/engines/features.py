@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from app.corpus.models import Question
+from app.engines.coverage import HEDGE, PointMatch, QuestionVectors, content_words, match_points, point_texts
 from app.store.embeddings import DIMENSION as DIM
 from app.store.embeddings import embed
 from app.store.vector_cache import VectorCache
@@ -19,13 +20,28 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])|\n+")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d+(?:[.,]\d+)?%?")
 _TAGS = re.compile(r"<[^>]{0,200}>")
 
+# Instructions aimed at the grader. Each pattern needs the grader (or a score for this answer) as
+# its object: ordinary prose that contains "system:", "assistant:", "ignore" or "score" is an answer.
+_GRADE_WORDS = (
+    r"(5|five|10|ten|full|perfect|top|maximum|max|highest|high|best|excellent|100)"
+    r"( ?(/|out of) ?(5|five|10|ten))?( (marks?|scores?|grades?|points?|ratings?))?"
+)
 INJECTION = re.compile(
-    r"ignore (all |any |the |previous |prior |your )*(instructions|rubric|rules|above)"
-    r"|give (me|this( answer)?) (a )?(5|five|full marks|top score|perfect)"
-    r"|(score|rate|grade) (me|this)( answer)? (as |a )?(5|five|perfect)"
-    r"|\b5\s*/\s*5\b|\bsystem\s*:|\bassistant\s*:|you are now|new instructions"
-    r"|disregard (the |all |previous )*(instructions|rubric)",
-    re.IGNORECASE,
+    r"\b(ignore|disregard|forget|override|bypass)\s+(all\s+|any\s+|the\s+|your\s+|previous\s+|prior\s+"
+    r"|above\s+|earlier\s+|these\s+|those\s+|other\s+|grading\s+|scoring\s+)*"
+    r"(instructions?|rubric|prompts?|criteria)\b"
+    r"|\b(ignore|disregard|forget|override|bypass)\s+(all\s+|the\s+)?(your|previous|prior|above|earlier"
+    r"|grading|scoring|marking)\s+(rules|guidelines)\b"
+    rf"|\b(give|award|assign|grant)\s+(me|this( answer| response)?|my answer|the candidate|it)\s+"
+    rf"(a |an |the )?{_GRADE_WORDS}\b"
+    rf"|\b(score|rate|grade|mark)\s+(me|this( answer| response)?|my answer|it)\b.{{0,25}}\b{_GRADE_WORDS}\b"
+    r"|\b(deserves?|earns?|merits?|should (get|receive|score))\s+(a |an |the )?"
+    r"(5|five|10|full marks|a perfect)"
+    r"|^\W*(system|assistant|developer|grader|evaluator)\s*:.*\b(score|grade|rate|rubric|marks?"
+    r"|instructions?|5 ?/ ?5|you must|you are|respond|output)\b"
+    r"|\byou are now (an?|the|in|acting|my)\b|\b(new|updated|real) instructions\b|\bdeveloper mode\b"
+    r"|\b(dear|hey|attention|note to( the)?) (grader|evaluator|scorer|ai|model|llm|assistant)\b",
+    re.IGNORECASE | re.DOTALL,
 )
 IDK = re.compile(
     r"^\W*(i\s+(really\s+)?(don'?t|do not|dunno)\s+know|not sure|no idea|pass|skip|idk|"
@@ -76,8 +92,8 @@ TRADEOFF = re.compile(
     r"\b(trade[- ]?offs?|instead of|rather than|alternative(ly|s)?|versus|vs\.?|on the other hand|"
     r"downside|upside|at the cost of|in exchange|compared (to|with)|pros and cons|whereas|but it|"
     r"cheaper|simpler|more expensive|slower|faster|the catch|the risk|i chose|i'?d choose|i picked|"
-    r"i'?d pick|i'?d rather|i prefer|would rather|over (a|an|the) |instead|unless|depends on|"
-    r"balance|tension|the cost (is|of)|at the expense|worth (it|the)|otherwise|in return|"
+    r"i'?d pick|i'?d rather|i prefer|would rather|instead|depends on|"
+    r"tension|the cost (is|of)|at the expense|worth (it|the)|in return|"
     r"gives up|give up|sacrific\w*|more robust|less accurate|more accurate|too (slow|expensive|"
     r"complex|costly))\b",
     re.IGNORECASE,
@@ -85,7 +101,8 @@ TRADEOFF = re.compile(
 # A weighed choice (the rubric's anchor for trade-offs): one sentence that names an alternative
 # and gives a reason for the choice or what it costs.
 ALTERNATIVE = re.compile(
-    r"\b(instead of|rather than|alternatives?|versus|vs\.?|compared (to|with)|over (a|an|the)|"
+    r"\b(instead of|rather than|alternatives?|versus|vs\.?|compared (to|with)|"
+    r"(prefer|chose|choose|pick|picked|favou?r)\w*\b[^.]{0,40}\bover|"
     r"i chose|i'?d choose|i picked|i'?d pick|i'?d rather|i prefer|would rather|another option|"
     r"considered)\b",
     re.IGNORECASE,
@@ -97,6 +114,30 @@ REASON_OR_COST = re.compile(
     r"worse|slower|more expensive)\b",
     re.IGNORECASE,
 )
+GOAL = re.compile(
+    r"\b(the goal|so that|in order to|the point is|the aim|we want|to (cut|reduce|increase|raise|keep)|"
+    r"so (people|users|customers|we|they|it|the business|that))\b",
+    re.I,
+)
+BENEFICIARY = re.compile(
+    r"\b(users?|customers?|shoppers?|buyers?|sellers?|merchants?|drivers?|riders?|viewers?|readers?|"
+    r"advertisers?|creators?|patients?|clinicians?|doctors?|agents?|analysts?|engineers?|teams?|"
+    r"recruiters?|candidates?|members?|subscribers?|listeners?|students?|operators?|reviewers?|"
+    r"moderators?|partners?|clients?|stakeholders?|the business|the company|finance|ops|support)\b",
+    re.IGNORECASE,
+)
+# Sentences that explain: a reason, a purpose, a condition or a mechanism.
+EXPLAINING = re.compile(
+    r"\b(because|since|so that|which means|that way|in order to|to avoid|otherwise|if|when|unless|"
+    r"by (?:[a-z]+ing)|instead of|rather than)\b",
+    re.IGNORECASE,
+)
+# A sentence needs this many specific words (beyond cue words) to count for business value or
+# trade-offs, and this similarity to the question (or to its business case) to be "tied to this
+# problem" (measured: own business case 0.55-0.6, another problem's 0.2-0.4).
+SPECIFIC_MIN_WORDS = 3
+TIED_TO_QUESTION = 0.2
+TIED_TO_VALUE = 0.45
 FILLER = re.compile(
     r"\b(um+|uh+|like,|you know|basically|kind of|sort of|i mean|stuff|things like that|"
     r"whatever|and so on|etc|anyway|actually|literally|so yeah)\b",
@@ -198,14 +239,40 @@ def target_vectors(texts: tuple[str, ...]) -> np.ndarray:
 
 
 def question_targets(question: Question, reference: str | None = None) -> tuple[str, ...]:
-    """The fixed texts an answer to this question is compared with."""
+    """The fixed texts an answer to this question is compared with (embedded once, cached)."""
     return (
         *[f"{tp.point} {tp.follow_up}" for tp in question.talking_points],
         question.question,
         reference or question.strong_answer.as_text(),
         question.strong_answer.summary,
         question.strong_answer.business_value,
+        *[text for tp in question.talking_points for text in (*point_texts(tp)[0], *point_texts(tp)[1])],
+        *question.red_flags,
     )
+
+
+@dataclass(frozen=True)
+class QuestionTargets:
+    """A question's fixed texts as vectors, by role."""
+
+    question: np.ndarray
+    reference: np.ndarray
+    summary: np.ndarray
+    business_value: np.ndarray
+    points: QuestionVectors
+
+
+def question_vectors(question: Question, reference: str | None = None) -> QuestionTargets:
+    fixed = target_vectors(question_targets(question, reference))
+    k = len(question.talking_points)
+    states, names, at = [], [], k + 4
+    for tp in question.talking_points:
+        said, named = point_texts(tp)
+        states.append(fixed[at : at + len(said)])
+        names.append(fixed[at + len(said) : at + len(said) + len(named)])
+        at += len(said) + len(named)
+    points = QuestionVectors(states=states, names=names, point=fixed[:k], red_flags=fixed[at:])
+    return QuestionTargets(fixed[k], fixed[k + 1], fixed[k + 2], fixed[k + 3], points)
 
 
 def warm_vectors(questions: list[Question]) -> int:
@@ -238,14 +305,24 @@ class AnswerFeatures:
     spans: list[str]
     injected: list[str]
     word_count: int
-    point_sims: dict[str, float]
-    point_best_span: dict[str, str]
+    points: dict[str, PointMatch]
     relevance: float
     question_sim: float
     reference_sim: float
-    opening_summary_sim: float
     known_words: float
     features: dict[str, float]
+    repeated: int = 0
+    evidence: dict[str, list[str]] = field(default_factory=dict)
+    # The answer's meaning as vectors, for the fitted probes: its opening, and the whole answer.
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def point_sims(self) -> dict[str, float]:
+        return {pid: m.similarity for pid, m in self.points.items()}
+
+    @property
+    def point_best_span(self) -> dict[str, str]:
+        return {pid: m.span for pid, m in self.points.items()}
 
 
 def weighed_choices(spans: list[str]) -> list[str]:
@@ -258,75 +335,170 @@ def _rate(pattern: re.Pattern[str], text: str, per_words: int) -> float:
     return len(pattern.findall(text)) / n * 100
 
 
-def extract(question: Question, answer: str, reference: str | None = None) -> AnswerFeatures:
-    """Features of an answer to a bank question (reference: optional model answer)."""
-    # Spans stay exact substrings of the answer (they are quoted as evidence); features and
-    # embeddings read the visible text, with any HTML tags removed.
-    spans, injected = content_sentences(answer)
-    seen = [visible_text(s).strip() or " " for s in spans]
-    text = visible_text(" ".join(spans))
-    toks = words(text)
-    n = len(toks)
-    points = question.talking_points
-    k = len(points)
-    fixed = target_vectors(question_targets(question, reference))
-    sent, pairs, whole_vec = span_vectors(seen if spans else [])
-    wins = (spans + [" ".join(spans[i : i + 2]) for i in range(len(spans) - 1)]) or [" "]
-    win_vecs = np.vstack([sent, pairs])
-    sims = win_vecs @ fixed[:k].T
-    point_sims = {tp.id: float(sims[:, i].max()) for i, tp in enumerate(points)}
-    point_best = {tp.id: wins[int(sims[:, i].argmax())] for i, tp in enumerate(points)}
-    whole = fixed[k:] @ whole_vec
-    opening_vec = unit(sent[:2].sum(axis=0))
-    open_sims = np.array([fixed[k + 2] @ opening_vec, fixed[k] @ opening_vec])
+def unique_spans(spans: list[str]) -> tuple[list[str], int]:
+    """Sentences with repeats removed (a sentence said twice counts once), and how many went."""
+    seen: set[str] = set()
+    kept = []
+    for span in spans:
+        key = " ".join(_WORD.findall(visible_text(span).lower()))
+        if key and key in seen:
+            continue
+        seen.add(key)
+        kept.append(span)
+    return kept, len(spans) - len(kept)
+
+
+# Words that carry no topic of their own: cue words of the rubric and generic qualities. A sentence
+# made only of these ("Trade-off: latency versus accuracy because cost.") is a cue, not a thought.
+GENERIC = frozenset(
+    (
+        "trade tradeoff tradeoffs off offs latency accuracy cost costs because versus high level "
+        "business value revenue retention impact users user customers customer performance quality "
+        "speed scalability scale complexity simple simpler cheaper faster better worse more less "
+        "alternative alternatives approach option options choice choose chose would could rather "
+        "instead model models system data important key main good great really overall think "
+        "basically important goal goals metric metrics engagement growth efficiency value"
+    ).split()
+)
+
+
+def specific_words(text: str) -> set[str]:
+    """Content words of a sentence that are not rubric cue words or generic qualities."""
+    return {w for w in content_words(text) if w not in GENERIC}
+
+
+def is_specific(sentence: str) -> bool:
+    """Says something beyond cue words ("Trade-off: latency versus accuracy because cost." does not)."""
+    return len(specific_words(sentence)) >= SPECIFIC_MIN_WORDS
+
+
+def opening_features(spans: list[str], sent: np.ndarray) -> dict[str, float]:
+    """How the answer opens, judged on the answer alone (the question plays no part)."""
     opening = " ".join(spans[:2])
     first = spans[0] if spans else ""
-    sent_lengths = [len(words(s)) for s in spans] or [0]
-    trigrams = [tuple(toks[i : i + 3]) for i in range(max(0, n - 2))]
-    repetition = 1 - (len(set(trigrams)) / len(trigrams)) if trigrams else 0.0
-    sorted_points = sorted(point_sims.values(), reverse=True)
-    f = {
-        "coverage_mean": float(np.mean(sorted_points)) if sorted_points else 0.0,
-        "coverage_top_half": float(np.mean(sorted_points[: max(1, k // 2)])) if k else 0.0,
-        "reference_sim": float(whole[1]),
-        "question_sim": float(whole[0]),
-        "opening_summary_sim": float(open_sims[0]),
-        "opening_question_sim": float(open_sims[1]),
+    # Does the opening sum up what follows? (For a short answer, the first sentence and the rest.)
+    head = 2 if len(spans) > 3 else 1
+    rest = sent[head:]
+    gist = float(unit(sent[:head].sum(axis=0)) @ unit(rest.sum(axis=0))) if len(rest) else 0.5
+    return {
         "opening_high_level": 1.0 if HIGH_LEVEL.search(opening) else 0.0,
         "opening_roadmap": 1.0 if ROADMAP.search(" ".join(spans[:3])) else 0.0,
+        "opening_reason": 1.0 if REASON_OR_COST.search(opening) or GOAL.search(opening) else 0.0,
+        "opening_gist": gist,
         "first_jargon": _rate(JARGON, first, len(words(first))),
         "opening_filler": _rate(OPENING_FILLER, opening, len(words(opening))),
-        "business_rate": _rate(BUSINESS, text, n),
-        "business_numbers": min(5.0, float(len(NUMBER.findall(text)))),
-        "business_sim": float((sent @ fixed[k + 3]).max()),
-        "business_sentences": min(4.0, float(sum(1 for s in spans if OUTCOME.search(s)))),
-        "business_quantified": min(
-            3.0, float(sum(1 for s in spans if OUTCOME.search(s) and NUMBER.search(s)))
-        ),
-        "tradeoff_count": min(6.0, float(len(TRADEOFF.findall(text)))),
-        "weighed_choices": float(len(weighed_choices(spans))),
+        "first_words": float(np.log1p(len(words(first)))),
+        "opening_specific": float(min(8, len(specific_words(opening)))),
+    }
+
+
+def delivery_features(spans: list[str], text: str, repeated: int) -> dict[str, float]:
+    """Clarity cues, judged on the answer alone."""
+    toks = words(text)
+    n = len(toks)
+    sent_lengths = [len(words(s)) for s in spans] or [0]
+    trigrams = [tuple(toks[i : i + 3]) for i in range(max(0, n - 2))]
+    return {
         "filler_rate": _rate(FILLER, text, n),
+        "hedge_rate": _rate(HEDGE, text, n),
         "jargon_rate": _rate(JARGON, text, n),
+        "comma_rate": _rate(re.compile(","), text, n),
         "structure_count": min(6.0, float(len(STRUCTURE.findall(text)))),
         "mean_sentence_words": float(np.mean(sent_lengths)),
         "long_sentence_share": float(np.mean([x > 35 for x in sent_lengths])),
-        "repetition": repetition,
+        "repetition": 1 - (len(set(trigrams)) / len(trigrams)) if trigrams else 0.0,
+        "repeated_sentences": float(min(5, repeated)),
+        "explained_rate": _rate(EXPLAINING, text, n),
         "log_words": float(np.log1p(n)),
         "over_length": max(0.0, (n - 400) / 100),
     }
-    relevance = max(float(whole[0]), float(whole[1]), max(point_sims.values(), default=0.0))
+
+
+def business_sentences(spans: list[str], sent: np.ndarray, target: QuestionTargets) -> list[int]:
+    """Sentences that name an outcome in words specific to this problem (numbers first)."""
+    topical = (sent @ target.question >= TIED_TO_QUESTION) | (sent @ target.business_value >= TIED_TO_VALUE)
+    tied = [i for i, s in enumerate(spans) if OUTCOME.search(s) and is_specific(s) and topical[i]]
+    return sorted(tied, key=lambda i: not NUMBER.search(spans[i]))
+
+
+def business_features(spans: list[str], sent: np.ndarray, target: QuestionTargets) -> dict[str, float]:
+    """Who benefits and by how much, counted only in sentences specific to this problem."""
+    tied = business_sentences(spans, sent, target)
+    generic = sum(1 for i, s in enumerate(spans) if OUTCOME.search(s) and i not in tied)
+    return {
+        "business_sim": float((sent @ target.business_value).max()),
+        "business_sentences": min(4.0, float(len(tied))),
+        "business_quantified": min(3.0, float(sum(1 for i in tied if NUMBER.search(spans[i])))),
+        "business_beneficiary": min(3.0, float(sum(1 for i in tied if BENEFICIARY.search(spans[i])))),
+        "business_generic": min(3.0, float(generic)),
+    }
+
+
+def tradeoff_sentences(spans: list[str]) -> list[str]:
+    """Weighed choices first, then other alternatives, among sentences with specific content."""
+    specific = [s for s in spans if is_specific(s)]
+    named = [s for s in specific if ALTERNATIVE.search(s)]
+    return list(dict.fromkeys(weighed_choices(specific) + named))
+
+
+def tradeoff_features(spans: list[str]) -> dict[str, float]:
+    """Alternatives weighed with a reason or cost, in sentences that say something specific."""
+    specific = [s for s in spans if is_specific(s)]
+    return {
+        "weighed_choices": float(len(weighed_choices(specific))),
+        "tradeoff_count": min(6.0, float(sum(len(TRADEOFF.findall(s)) for s in specific))),
+        "alternatives": min(4.0, float(sum(1 for s in specific if ALTERNATIVE.search(s)))),
+    }
+
+
+def carriers(spans: list[str], sent: np.ndarray, target: QuestionTargets) -> dict[str, list[str]]:
+    """Per dimension, the sentences that carry it: what a scorecard may quote as its evidence."""
+    opening = spans[0] if spans else ""
+    states_idea = HIGH_LEVEL.search(opening) or GOAL.search(opening) or REASON_OR_COST.search(opening)
+    return {
+        "step_back": [opening] if states_idea and is_specific(opening) else [],
+        "business_value": [spans[i] for i in business_sentences(spans, sent, target)],
+        "tradeoffs": tradeoff_sentences(spans),
+        "clarity": [s for s in spans if STRUCTURE.search(s) and is_specific(s)],
+    }
+
+
+def extract(question: Question, answer: str, reference: str | None = None) -> AnswerFeatures:
+    """Features of an answer to a bank question (reference: optional model answer)."""
+    # Spans stay exact substrings of the answer (they are quoted as evidence); features and
+    # embeddings read the visible text, with any HTML tags removed. Repeats count once.
+    all_spans, injected = content_sentences(answer)
+    spans, repeated = unique_spans(all_spans)
+    seen = [visible_text(s).strip() or " " for s in spans]
+    text = visible_text(" ".join(spans))
+    n = len(words(text))
+    target = question_vectors(question, reference)
+    sent, pairs, whole_vec = span_vectors(seen if spans else [])
+    points = match_points(question, spans, target.points, np.vstack([sent, pairs])) if spans else {}
+    question_sim, reference_sim = float(target.question @ whole_vec), float(target.reference @ whole_vec)
+    f = {
+        **opening_features(spans, sent),
+        **delivery_features(spans, text, repeated),
+        **business_features(spans, sent, target),
+        **tradeoff_features(spans),
+        "reference_sim": reference_sim,
+        "question_sim": question_sim,
+        "red_flag_sim": next(iter(points.values())).features["red_flag_sim"] if points else 0.0,
+    }
+    relevance = max(question_sim, reference_sim, max((m.similarity for m in points.values()), default=0.0))
     return AnswerFeatures(
         spans=spans,
         injected=injected,
         word_count=n,
-        point_sims=point_sims,
-        point_best_span=point_best,
+        points=points,
         relevance=relevance,
-        question_sim=float(whole[0]),
-        reference_sim=float(whole[1]),
-        opening_summary_sim=float(open_sims[0]),
+        question_sim=question_sim,
+        reference_sim=reference_sim,
         known_words=known_word_share(text),
         features=f,
+        repeated=repeated,
+        evidence=carriers(spans, sent, target) if spans else {},
+        vectors={"opening": unit(sent[:2].sum(axis=0)), "answer": whole_vec},
     )
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from app.corpus.models import DIMENSIONS, Question
 from app.engines import features as fx
+from app.engines.coverage import CoverageModel
 from app.engines.types import (
     Assessed,
     Assessment,
@@ -26,7 +27,7 @@ from app.engines.types import (
     Strength,
 )
 
-WEIGHTS_FILE = Path(__file__).parent / "data" / "offline_scorer.v1.json"
+WEIGHTS_FILE = Path(__file__).parent / "data" / "offline_scorer.v2.json"
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,12 @@ class ScorerWeights:
     id: str
     thresholds: dict[str, float]
     dimensions: dict[str, dict[str, Any]]
-    overall: dict[str, Any]
     content: dict[str, Any]
+    # The talking-point coverage model (app/engines/coverage.py); None: similarity threshold only.
+    coverage: dict[str, Any] | None = None
+    # Linear probes on an answer vector ("opening" or "answer"), one per dimension; each one's
+    # output is a feature `<dimension>_probe` of that dimension's model.
+    probes: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Rubric floors: a dimension scores at least `score` when `feature` reaches `at_least`
     # (the labelling guide's anchors, which the fitted model can miss on short answers).
     floors: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -49,10 +54,14 @@ class ScorerWeights:
             id=data["id"],
             thresholds=data["thresholds"],
             dimensions=data["dimensions"],
-            overall=data["overall"],
             content=data["content"],
+            coverage=data.get("coverage"),
+            probes=data.get("probes", {}),
             floors=data.get("floors", {}),
         )
+
+    def replace(self, **changes: Any) -> ScorerWeights:
+        return ScorerWeights(**{**self.__dict__, **changes})
 
 
 @lru_cache(maxsize=4)
@@ -65,6 +74,14 @@ def linear(model: dict[str, Any], values: dict[str, float]) -> float:
     return float(model["intercept"]) + sum(
         float(w) * values.get(name, 0.0) for name, w in model["weights"].items()
     )
+
+
+def apply_probe(probe: dict[str, Any], vector: np.ndarray | None) -> float:
+    """A fitted linear probe on an answer vector (its mean prediction when there is no vector)."""
+    if vector is None:
+        return float(probe["bias"])
+    z = (vector - np.array(probe["mean"])) / np.array(probe["scale"])
+    return float(z @ np.array(probe["weights"]) + probe["bias"])
 
 
 def to_band(value: float, cuts: list[float] | None = None) -> int:
@@ -101,6 +118,7 @@ class OfflineEngine:
 
     def __init__(self, weights: ScorerWeights | None = None) -> None:
         self.weights = weights or default_weights()
+        self.coverage = CoverageModel(self.weights.coverage) if self.weights.coverage else None
 
     def _run(self) -> RunInfo:
         return RunInfo(engine="offline", model=None, prompt_version=self.weights.id)
@@ -110,14 +128,29 @@ class OfflineEngine:
         return Assessed(assessment=self.assessment(request), run=self._run())
 
     def feature_values(self, feats: fx.AnswerFeatures) -> dict[str, float]:
-        covered = self.covered(feats)
+        """The answer's features plus what the coverage model makes of its talking points."""
         values = dict(feats.features)
-        values["covered_share"] = len(covered) / max(1, len(feats.point_sims))
+        chances = sorted(self.point_chances(feats).values(), reverse=True)
+        k = max(1, len(chances))
+        values["covered_share"] = len(self.covered(feats)) / k
+        values["coverage_chance"] = float(np.mean(chances)) if chances else 0.0
+        values["coverage_top_half"] = float(np.mean(chances[: max(1, k // 2)])) if chances else 0.0
+        values["coverage_mean"] = float(np.mean(list(feats.point_sims.values()))) if chances else 0.0
+        for dim, probe in self.weights.probes.items():
+            values[f"{dim}_probe"] = apply_probe(probe, feats.vectors.get(probe["vector"]))
         return values
 
+    def point_chances(self, feats: fx.AnswerFeatures) -> dict[str, float]:
+        """How likely each talking point is stated (the coverage model), else its similarity."""
+        if self.coverage is None:
+            return feats.point_sims
+        return {pid: self.coverage.probability(match) for pid, match in feats.points.items()}
+
     def covered(self, feats: fx.AnswerFeatures) -> list[str]:
-        threshold = self.weights.thresholds["covered_point"]
-        return [pid for pid, sim in feats.point_sims.items() if sim >= threshold]
+        if self.coverage is None:
+            threshold = self.weights.thresholds["covered_point"]
+            return [pid for pid, sim in feats.point_sims.items() if sim >= threshold]
+        return [pid for pid, match in feats.points.items() if self.coverage.covered(match)]
 
     def raw_scores(self, feats: fx.AnswerFeatures) -> dict[str, float]:
         values = self.feature_values(feats)
@@ -134,15 +167,12 @@ class OfflineEngine:
         scores = {dim: to_band(value, self.weights.dimensions[dim].get("cuts")) for dim, value in raw.items()}
         scores = self.apply_floors(scores, feats.features)
         covered = self.covered(feats)
-        overall = to_band(linear(self.weights.overall, raw), self.weights.overall.get("cuts"))
-        # Delivery cannot carry missing content: overall stays within one band of coverage.
-        overall = min(overall, scores["technical_coverage"] + 1)
         missed = [tp.id for tp in question.talking_points if tp.id not in covered]
         dims = [
             DimensionScore(
                 id=dim,
                 score=scores[dim],
-                evidence=self._evidence(dim, feats, covered),
+                evidence=self._evidence(dim, scores[dim], feats, covered),
                 tip=self._tip(dim, scores[dim], question, missed),
             )
             for dim in DIMENSIONS
@@ -150,9 +180,9 @@ class OfflineEngine:
         return Assessment(
             dimensions=dims,
             covered_points=covered,
+            covered_spans={pid: feats.point_best_span[pid] for pid in covered},
             strengths=self._strengths(dims),
             suggested_opening=self._opening(question, feats),
-            overall=overall,
             flags=flags,
         )
 
@@ -176,24 +206,13 @@ class OfflineEngine:
             flags=flags,
         )
 
-    def _evidence(self, dim: str, feats: fx.AnswerFeatures, covered: list[str]) -> list[str]:
-        spans = feats.spans
-        if dim == "step_back":
-            return spans[:1]
+    def _evidence(self, dim: str, score: int, feats: fx.AnswerFeatures, covered: list[str]) -> list[str]:
+        """Sentences that earned this dimension its credit (none for a score of 1 or 2)."""
         if dim == "technical_coverage":
-            best = [feats.point_best_span[pid] for pid in covered]
-            return _single_sentences(best, spans)[:3]
-        pattern = {
-            "business_value": fx.BUSINESS,
-            "tradeoffs": fx.TRADEOFF,
-            "clarity": fx.STRUCTURE,
-        }[dim]
-        hits = [s for s in spans if pattern.search(s)]
-        if dim == "tradeoffs":
-            hits = list(dict.fromkeys(fx.weighed_choices(spans) + hits))
-        if dim == "business_value":
-            hits.sort(key=lambda s: bool(fx.NUMBER.search(s)), reverse=True)
-        return hits[:2]
+            return list(dict.fromkeys(feats.point_best_span[pid] for pid in covered))[:3]
+        if score <= 2:
+            return []
+        return feats.evidence.get(dim, [])[:2]
 
     def _tip(self, dim: str, score: int, question: Question, missed: list[str]) -> str:
         if score >= 5:
@@ -209,6 +228,7 @@ class OfflineEngine:
 
     @staticmethod
     def _strengths(dims: list[DimensionScore]) -> list[Strength]:
+        """A strength per dimension scored 4 or 5, each quoting a sentence no other strength uses."""
         names = {
             "step_back": "Led with the high-level idea",
             "business_value": "Tied the work to a business outcome",
@@ -216,9 +236,13 @@ class OfflineEngine:
             "technical_coverage": "Covered the key technical points",
             "tradeoffs": "Weighed alternatives",
         }
-        return [
-            Strength(text=names[d.id], evidence=d.evidence[0]) for d in dims if d.score >= 4 and d.evidence
-        ]
+        strengths: list[Strength] = []
+        for d in dims:
+            used = {s.evidence for s in strengths}
+            quote = next((q for q in d.evidence if q not in used), None)
+            if d.score >= 4 and quote:
+                strengths.append(Strength(text=names[d.id], evidence=quote))
+        return strengths
 
     @staticmethod
     def _opening(question: Question, feats: fx.AnswerFeatures) -> str:
@@ -247,18 +271,6 @@ class OfflineEngine:
             nudge = point.follow_up if point else request.planned_text
             return f"Hint: think about this: {nudge}"
         return request.planned_text
-
-
-def _single_sentences(candidates: list[str], spans: list[str]) -> list[str]:
-    """Evidence as whole sentences, in answer order, without repeats."""
-    chosen: list[str] = []
-    for candidate in candidates:
-        for span in spans:
-            if span in candidate and span not in chosen:
-                chosen.append(span)
-                break
-    order = {s: i for i, s in enumerate(spans)}
-    return sorted(chosen, key=lambda s: order.get(s, 0))
 
 
 def content_score(

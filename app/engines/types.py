@@ -36,9 +36,12 @@ class Assessment(BaseModel):
     model_config = ConfigDict(extra="forbid")
     dimensions: list[DimensionScore]
     covered_points: list[str] = Field(default_factory=list)
+    # For each covered point, the words of the answer that stated it (checked by the scorer).
+    covered_spans: dict[str, str] = Field(default_factory=dict)
     strengths: list[Strength] = Field(default_factory=list)
     suggested_opening: str = ""
-    overall: int = Field(ge=1, le=5)
+    # The engine's own overall is advisory: the scorer derives overall by the rubric's rule.
+    overall: int | None = Field(default=None, ge=1, le=5)
     non_answer: str | None = None
     flags: list[str] = Field(default_factory=list)
 

@@ -115,7 +115,10 @@ def predict(scorer: Scorer, row: dict[str, Any], columns: Columns, against: str)
         card = scorer.score(
             answer, question_text=str(field(row, columns.question) or ""), reference=reference or None
         )
-    return float(card.overall if against == "overall" else card.dimension(against).score)
+    value = card.overall if against == "overall" else card.score_of(against)
+    if value is None:
+        raise UserInputError(f"{against} is not scored for this question's track")
+    return float(value)
 
 
 def evaluate_dataset(

@@ -66,10 +66,8 @@ def check(assertion: Any, card: Scorecard, answer: str, latency_ms: float, token
     """One assertion against one scorecard."""
     kind = assertion.type
     if isinstance(assertion, ScoreRange):
-        value = (
-            card.overall if assertion.dimension == "overall" else card.dimension(assertion.dimension).score
-        )
-        ok = assertion.min <= value <= assertion.max
+        value = card.overall if assertion.dimension == "overall" else card.score_of(assertion.dimension)
+        ok = value is not None and assertion.min <= value <= assertion.max
         return AssertionResult(
             kind, ok, assertion.weight, f"{assertion.dimension}={value}, want {assertion.min}-{assertion.max}"
         )

@@ -104,7 +104,11 @@ def pick_question(
 def summarise(
     cards: list[dict[str, Any]], rubric: Rubric, bank: QuestionBank, asked: Sequence[str]
 ) -> dict[str, Any]:
-    """Session scorecard: per-dimension averages, best and weakest answers, drills to practise."""
+    """Session scorecard: per-dimension averages, best and weakest answers, drills to practise.
+
+    Each dimension is averaged over the answers it was scored on; the session's overall is the
+    rubric's overall rule applied to those averages (so it lies between the lowest and highest).
+    """
     answered = [c for c in cards if not c.get("skipped")]
     if not answered:
         return {
@@ -115,8 +119,8 @@ def summarise(
             "weakest": None,
             "drills": [],
         }
-    averages = {dim: round(sum(c["scores"][dim] for c in answered) / len(answered), 2) for dim in DIMENSIONS}
-    overall = round(sum(c["overall"] for c in answered) / len(answered), 2)
+    averages = dimension_averages(answered)
+    overall = round(rubric.overall.session(averages), 2)
     ranked = sorted(answered, key=lambda c: c["overall"])
     weakest_dims = sorted(averages, key=lambda d: averages[d])[:2]
     track = bank.get(ranked[0]["question_id"]).track
@@ -136,6 +140,16 @@ def summarise(
         "weakest": _brief(ranked[0]),
         "drills": drills,
     }
+
+
+def dimension_averages(cards: list[dict[str, Any]]) -> dict[str, float]:
+    """Mean score per dimension over the answers it was scored on (rubric order)."""
+    averages = {}
+    for dim in DIMENSIONS:
+        values = [c["scores"][dim] for c in cards if c["scores"].get(dim) is not None]
+        if values:
+            averages[dim] = round(sum(values) / len(values), 2)
+    return averages
 
 
 def practice_questions(bank: QuestionBank, dimension: str, track: str, asked: Sequence[str]) -> list[str]:

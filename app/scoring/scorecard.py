@@ -14,6 +14,33 @@ class DimensionResult(BaseModel):
     tip: str
 
 
+class NotScored(BaseModel):
+    """A rubric dimension that does not apply to this question's track (left out of overall)."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    name: str
+    reason: str
+
+
+class CoveredPoint(BaseModel):
+    """A talking point the answer stated, with the words of the answer that stated it."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    point: str
+    evidence: str
+
+
+class OffTopic(BaseModel):
+    """The answer addresses another problem: the bank question it seems to answer."""
+
+    model_config = ConfigDict(extra="forbid")
+    question_id: str
+    question: str
+    similarity: float
+
+
 class MissedPoint(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str
@@ -46,9 +73,17 @@ class Scorecard(BaseModel):
     match_similarity: float | None = None
     also_close: list[CloseQuestion] = Field(default_factory=list)
     overall: int = Field(ge=1, le=5)
+    overall_rule: str = ""
     dimensions: list[DimensionResult]
+    not_scored: list[NotScored] = Field(default_factory=list)
     missed_points: list[MissedPoint]
     covered_points: list[str]
+    covered: list[CoveredPoint] = Field(default_factory=list)
+    # An open question: no bank question was close, so content is judged against points pooled
+    # from the related questions named here (or the user's reference answer).
+    approximate: bool = False
+    related_questions: list[CloseQuestion] = Field(default_factory=list)
+    off_topic: OffTopic | None = None
     strengths: list[StrengthResult]
     suggested_opening: str
     follow_up: str
@@ -64,6 +99,10 @@ class Scorecard(BaseModel):
     def dimension(self, dim_id: str) -> DimensionResult:
         return next(d for d in self.dimensions if d.id == dim_id)
 
+    def score_of(self, dim_id: str) -> int | None:
+        """A dimension's score, or None when it is not scored for this question."""
+        return next((d.score for d in self.dimensions if d.id == dim_id), None)
+
     @property
     def engine_label(self) -> str:
         if self.fallback_reason:
@@ -73,25 +112,39 @@ class Scorecard(BaseModel):
 
 def render_text(card: Scorecard) -> str:
     """The scorecard as readable plain text (for the terminal)."""
+    similarity = f", similarity {card.match_similarity:.2f}" if card.match_similarity is not None else ""
     lines = [
-        f"Question ({card.matched_by}): {card.question_id}",
+        f"Question ({card.matched_by}{similarity}): {card.question_id}",
         f"  {card.question}",
         *[
             f"  also close: {c.id} ({c.similarity:.2f}): {c.question} (use --question-id to pick it)"
             for c in card.also_close
         ],
-        f"Overall: {card.overall}/5    engine: {card.engine_label}    rubric: {card.rubric_version}",
     ]
+    if card.approximate:
+        related = "; ".join(f"{c.id} ({c.similarity:.2f})" for c in card.related_questions)
+        source = related or "your reference answer"
+        lines.append(f"  approximate: content judged against points from {source}")
+    lines.append(f"Overall: {card.overall}/5    engine: {card.engine_label}    rubric: {card.rubric_version}")
+    if card.overall_rule:
+        lines.append(f"  ({card.overall_rule})")
     if card.non_answer:
         lines.append(f"Not an answer: {card.non_answer}.")
+    if card.off_topic:
+        lines.append(
+            f"Off topic: this seems to answer {card.off_topic.question_id}: {card.off_topic.question}"
+        )
     lines += [f"  ! {flag}" for flag in card.flags]
     lines.append("")
     for dim in card.dimensions:
         lines.append(f"{dim.name:<22} {dim.score}/5  {'#' * dim.score}{'.' * (5 - dim.score)}")
         lines += [f'    "{quote}"' for quote in dim.evidence]
         lines.append(f"    tip: {dim.tip}")
+    lines += [f"{n.name:<22} not scored ({n.reason})" for n in card.not_scored]
     if card.strengths:
         lines += ["", "Strengths:"] + [f'  + {s.text}: "{s.evidence}"' for s in card.strengths]
+    if card.covered:
+        lines += ["", "Covered:"] + [f'  + {c.point.rstrip(".")}: "{c.evidence}"' for c in card.covered]
     if card.missed_points:
         lines += ["", "Missed:"] + [f"  - {m.point}" for m in card.missed_points]
     lines += ["", f"Try opening with: {card.suggested_opening}", f"Follow-up: {card.follow_up}"]

@@ -9,7 +9,17 @@ from app.corpus.models import Question, Rubric
 from app.engines.types import Assessment, AssessRequest, ModelSeam, RunInfo
 from app.errors import UserInputError
 from app.scoring.gaps import biggest_gap
-from app.scoring.scorecard import CloseQuestion, DimensionResult, MissedPoint, Scorecard, StrengthResult
+from app.scoring.scorecard import (
+    CloseQuestion,
+    CoveredPoint,
+    DimensionResult,
+    MissedPoint,
+    NotScored,
+    OffTopic,
+    Scorecard,
+    StrengthResult,
+)
+from app.scoring.topic import seems_to_answer
 from app.store.vectors import CorpusStore
 
 MAX_ANSWER_CHARS = 20_000
@@ -18,6 +28,11 @@ MIN_MATCH_SIMILARITY = 0.35
 # Free text: other bank questions within this similarity of the best are named on the scorecard,
 # so a user whose question sat between two bank questions can pick the one they meant.
 CLOSE_MATCH_MARGIN = 0.05
+# An answer to another problem: at most 2 overall, and no credit for this question's content,
+# business value or trade-offs (step back and clarity are judged on the answer as written).
+OFF_TOPIC_MAX = 2
+OFF_TOPIC_CAPS = {"technical_coverage": 1, "business_value": 2, "tradeoffs": 2}
+OPEN_QUESTION_PREFIX = "open-"
 
 
 @dataclass(frozen=True)
@@ -26,6 +41,8 @@ class ResolvedQuestion:
     matched_by: str
     similarity: float | None = None
     also_close: tuple[tuple[str, float], ...] = ()
+    approximate: bool = False
+    related: tuple[tuple[str, float], ...] = ()
 
 
 def check_text(label: str, text: object, limit: int, allow_empty: bool = False) -> str:
@@ -103,36 +120,29 @@ class Scorer:
     def build(
         self, resolved: ResolvedQuestion, answer: str, assessment: Assessment, run: RunInfo
     ) -> Scorecard:
-        """Checks the engine's output: evidence must be quoted from the answer, or it goes."""
+        """Checks the engine's output and applies the rubric's rules, whatever the engine.
+
+        Evidence must be quoted from the answer, or it goes; dimensions that do not apply to the
+        question's track are not scored; an answer to another problem is capped; overall is
+        derived from the scored dimensions by the rubric's one rule.
+        """
         question = resolved.question
         flags = list(assessment.flags)
-        dropped = 0
-        dims = []
-        for dim in self.rubric.dimensions:
-            given = next((d for d in assessment.dimensions if d.id == dim.id), None)
-            quotes = [q.strip() for q in (given.evidence if given else []) if q.strip()]
-            kept = [q for q in quotes if q in answer]
-            dropped += len(quotes) - len(kept)
-            dims.append(
-                DimensionResult(
-                    id=dim.id,
-                    name=dim.name,
-                    score=given.score if given else 1,
-                    evidence=kept,
-                    tip=(given.tip if given and given.tip else dim.drill),
-                )
-            )
-        strengths = [
-            StrengthResult(text=s.text, evidence=s.evidence.strip())
-            for s in assessment.strengths
-            if s.evidence.strip() and s.evidence.strip() in answer and not assessment.non_answer
-        ]
-        dropped += len(assessment.strengths) - len(strengths)
-        if dropped:
-            flags.append(f"dropped {dropped} quote(s) that do not appear in the answer")
-        known = {tp.id for tp in question.talking_points}
-        covered = [p for p in assessment.covered_points if p in known]
-        missed = [tp.id for tp in question.talking_points if tp.id not in covered]
+        checked = EvidenceCheck(answer)
+        off_topic = None if assessment.non_answer else self._off_topic(answer, question)
+        dims = self._dimensions(question, assessment, checked, off_topic is not None)
+        strengths = [] if assessment.non_answer or off_topic else self._strengths(assessment, checked)
+        covered = [] if off_topic else self._covered(question, assessment, checked)
+        if checked.dropped:
+            flags.append(f"dropped {checked.dropped} quote(s) that do not appear in the answer")
+        if off_topic:
+            flags.append(f"off topic: this answer seems to address {off_topic.question_id}")
+        covered_ids = [c.id for c in covered]
+        missed = [tp.id for tp in question.talking_points if tp.id not in covered_ids]
+        scores = {d.id: d.score for d in dims}
+        overall = 1 if assessment.non_answer else self.rubric.overall.band(scores)
+        if off_topic:
+            overall = min(overall, OFF_TOPIC_MAX)
         return Scorecard(
             question_id=question.id,
             question=question.question,
@@ -142,14 +152,23 @@ class Scorer:
                 CloseQuestion(id=qid, question=self.bank.get(qid).question, similarity=sim)
                 for qid, sim in resolved.also_close
             ],
-            overall=1 if assessment.non_answer else assessment.overall,
+            approximate=resolved.approximate,
+            related_questions=[
+                CloseQuestion(id=qid, question=self.bank.get(qid).question, similarity=sim)
+                for qid, sim in resolved.related
+            ],
+            overall=overall,
+            overall_rule=self.rubric.overall.description,
             dimensions=dims,
+            not_scored=self._not_scored(question),
             missed_points=[
                 MissedPoint(id=tp.id, point=tp.point, follow_up=tp.follow_up)
                 for tp in question.talking_points
                 if tp.id in missed
             ],
-            covered_points=covered,
+            covered_points=covered_ids,
+            covered=covered,
+            off_topic=off_topic,
             strengths=strengths,
             suggested_opening=assessment.suggested_opening or question.strong_answer.summary,
             follow_up=plan_follow_up(question, assessment, missed),
@@ -162,3 +181,77 @@ class Scorer:
             flags=flags,
             answer_words=len(answer.split()),
         )
+
+    def _dimensions(
+        self, question: Question, assessment: Assessment, checked: EvidenceCheck, off_topic: bool
+    ) -> list[DimensionResult]:
+        """The dimensions scored for this track, named as the rubric names them for it."""
+        dims = []
+        for dim in self.rubric.dimensions:
+            if not dim.applies(question.track):
+                continue
+            given = next((d for d in assessment.dimensions if d.id == dim.id), None)
+            score = given.score if given else 1
+            if off_topic:
+                score = min(score, OFF_TOPIC_CAPS.get(dim.id, 5))
+            dims.append(
+                DimensionResult(
+                    id=dim.id,
+                    name=dim.meaning(question.track).name,
+                    score=score,
+                    evidence=checked.keep(given.evidence if given else []),
+                    tip=(given.tip if given and given.tip else dim.drill),
+                )
+            )
+        return dims
+
+    def _not_scored(self, question: Question) -> list[NotScored]:
+        track = question.track.replace("_", " ")
+        return [
+            NotScored(id=d.id, name=d.name, reason=f"not part of the rubric for {track} questions")
+            for d in self.rubric.dimensions
+            if not d.applies(question.track)
+        ]
+
+    @staticmethod
+    def _strengths(assessment: Assessment, checked: EvidenceCheck) -> list[StrengthResult]:
+        return [
+            StrengthResult(text=s.text, evidence=quote)
+            for s in assessment.strengths
+            for quote in checked.keep([s.evidence])
+        ]
+
+    @staticmethod
+    def _covered(question: Question, assessment: Assessment, checked: EvidenceCheck) -> list[CoveredPoint]:
+        """Covered points the question has, each with the (checked) words that covered it."""
+        covered = []
+        for point_id in dict.fromkeys(assessment.covered_points):
+            point = question.talking_point(point_id)
+            if point is None:
+                continue
+            span = assessment.covered_spans.get(point_id, "")
+            quotes = checked.keep([span]) if span else []
+            covered.append(CoveredPoint(id=point_id, point=point.point, evidence=quotes[0] if quotes else ""))
+        return covered
+
+    def _off_topic(self, answer: str, question: Question) -> OffTopic | None:
+        """An answer that fits another bank question clearly better than the one asked."""
+        match = seems_to_answer(answer, question, self.bank)
+        if match is None:
+            return None
+        other = self.bank.get(match.question_id)
+        return OffTopic(question_id=other.id, question=other.question, similarity=round(match.similarity, 3))
+
+
+class EvidenceCheck:
+    """Keeps the quotes that appear verbatim in the answer and counts the ones dropped."""
+
+    def __init__(self, answer: str) -> None:
+        self.answer = answer
+        self.dropped = 0
+
+    def keep(self, quotes: list[str]) -> list[str]:
+        stripped = [q.strip() for q in quotes if q.strip()]
+        kept = [q for q in stripped if q in self.answer]
+        self.dropped += len(stripped) - len(kept)
+        return kept

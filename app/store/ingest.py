@@ -13,7 +13,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 from tqdm import tqdm
 
 from app.config import PROJECT_ROOT
-from app.corpus.loader import load_question_file, load_rubric_file, read_yaml
+from app.corpus.loader import load_phrasing_file, load_question_file, load_rubric_file, read_yaml
 from app.corpus.models import QuestionFile, Rubric
 from app.errors import CorpusError, UserInputError
 from app.store.vectors import Chunk, CorpusStore
@@ -147,8 +147,11 @@ def text_chunks(source: str, path: Path, text: str, kind: str) -> list[Chunk]:
 
 
 def yaml_chunks(source: str, path: Path) -> list[Chunk]:
-    """Question files and the rubric by their schema; other YAML is a CorpusError."""
+    """Question files and the rubric by their schema, phrasing files checked; other YAML is an error."""
     data = read_yaml(path)
+    if isinstance(data, dict) and str(data.get("version", "")).startswith("points."):
+        load_phrasing_file(path, data)  # scorer data: validated, not searched
+        return []
     if isinstance(data, dict) and "questions" in data:
         return question_chunks(source, load_question_file(path, data))
     if isinstance(data, dict) and "dimensions" in data:

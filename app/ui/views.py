@@ -32,11 +32,26 @@ def engine_notice(card: dict[str, Any]) -> str:
 
 def scorecard_markdown(card: dict[str, Any]) -> str:
     """A scorecard: overall, dimensions with quotes and tips, missed points, opening, follow-up."""
+    similarity = card.get("match_similarity")
+    matched = esc(card["matched_by"]) + (f", similarity {similarity:.2f}" if similarity is not None else "")
     lines = [
         f"### Overall {card['overall']}/5",
-        f"`{esc(card['question_id'])}` ({esc(card['matched_by'])}) · {engine_notice(card)}"
-        f" · rubric `{esc(card['rubric_version'])}`",
+        f"{esc(card.get('overall_rule', ''))}",
+        f"\n**Question** `{esc(card['question_id'])}` ({matched}): {esc(card['question'])}",
+        f"\n{engine_notice(card)} · rubric `{esc(card['rubric_version'])}`",
     ]
+    if card.get("approximate"):
+        related = ", ".join(f"`{esc(c['id'])}`" for c in card.get("related_questions", []))
+        lines.append(
+            "\n**Approximate:** no bank question is close to this one, so content is judged against "
+            + (f"points from {related}." if related else "your reference answer.")
+        )
+    if card.get("off_topic"):
+        other = card["off_topic"]
+        lines.append(
+            f"\n**Off topic:** this answer seems to address `{esc(other['question_id'])}`: "
+            f"{esc(other['question'])}"
+        )
     lines += [
         f"\nAlso close: `{esc(c['id'])}`: {esc(c['question'])} (pick it in the bank list to use it)"
         for c in card.get("also_close", [])
@@ -49,9 +64,17 @@ def scorecard_markdown(card: dict[str, Any]) -> str:
         lines.append(f"\n**{esc(dim['name'])}: {dim['score']}/5** {bar}")
         lines += [f"> “{esc(q)}”" for q in dim["evidence"]]
         lines.append(f"- Tip: {esc(dim['tip'])}")
+    for dim in card.get("not_scored", []):
+        lines.append(f"\n**{esc(dim['name'])}: not scored** ({esc(dim['reason'])})")
     if card.get("strengths"):
         lines.append("\n**Strengths**")
         lines += [f"- {esc(s['text'])}: “{esc(s['evidence'])}”" for s in card["strengths"]]
+    if card.get("covered"):
+        lines.append("\n**Covered points**")
+        lines += [
+            f"- {esc(c['point'])}" + (f" — “{esc(c['evidence'])}”" if c.get("evidence") else "")
+            for c in card["covered"]
+        ]
     if card.get("missed_points"):
         lines.append("\n**Missed points**")
         lines += [f"- {esc(m['point'])}" for m in card["missed_points"]]
