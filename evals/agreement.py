@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from app.config import PROJECT_ROOT, Settings
-from app.evaluation.metrics import bootstrap_ci, spearman
+from app.evaluation.metrics import spearman
+from app.evaluation.runner import agreement as dataset_agreement
 from app.scoring.scorecard import Scorecard
 from app.services import Services, prepare_offline_environment
 from evals.labelled import LABELS, LabelledAnswer, load_answers, load_blind
@@ -75,6 +76,7 @@ def predicted(card: Scorecard, key: str) -> int | None:
 
 
 def agreement(scored: list[Scored], with_ci: bool = True) -> Agreement:
+    """Per-dimension agreement (the metrics `coach eval --dataset` reports), points and off-topic."""
     out = Agreement(n=len(scored))
     for key in LABELS:
         pairs = [
@@ -84,13 +86,12 @@ def agreement(scored: list[Scored], with_ci: bool = True) -> Agreement:
         ]
         if len(pairs) < 3:
             continue
-        ours, human = np.array([p[0] for p in pairs], float), np.array([p[1] for p in pairs], float)
-        figure: dict[str, Any] = {"n": len(pairs), "spearman": _r(spearman(ours, human))}
-        if with_ci:
-            low, high = bootstrap_ci(spearman, ours, human)
-            figure["ci95"] = [_r(low), _r(high)]
-        figure["mae"] = _r(float(np.mean(np.abs(ours - human))))
-        out.dimensions[key] = figure
+        ours, human = [float(p[0]) for p in pairs], [float(p[1]) for p in pairs]  # type: ignore[arg-type]
+        metrics = dataset_agreement(ours, human) if with_ci else {"n": len(pairs)}
+        metrics["spearman"] = metrics.get("spearman") or {
+            "value": _r(spearman(np.array(ours), np.array(human)))
+        }
+        out.dimensions[key] = metrics
     counts = PointCounts()
     flags = PointCounts()
     for s in scored:

@@ -121,9 +121,18 @@ def test_a_free_text_question_between_two_bank_questions_names_the_other(scorer:
     assert clear.question_id == "mlt-bias-variance-tradeoff" and clear.also_close == []
 
 
-def test_unrelated_free_text_question_is_refused(scorer: Scorer) -> None:
-    with pytest.raises(UserInputError, match="no bank question is close"):
-        scorer.score(WEAK, question_text="What is the capital of France and its population?")
+def test_unrelated_free_text_question_is_open_and_content_is_not_guessed(scorer: Scorer) -> None:
+    card = scorer.score(WEAK, question_text="What is the capital of France and its population?")
+    assert card.approximate and card.matched_by == "open question" and card.question_id.startswith("open-")
+    assert card.score_of("technical_coverage") is None
+    assert any(n.id == "technical_coverage" and "reference" in n.reason for n in card.not_scored)
+    assert card.match_similarity is not None and "approximate" in render_text(card)
+    with_reference = scorer.score(
+        "Paris is the capital of France and has about two million people in the city proper.",
+        question_text="What is the capital of France and its population?",
+        reference="The capital of France is Paris. About two million people live in the city itself.",
+    )
+    assert with_reference.score_of("technical_coverage") is not None and with_reference.covered
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,7 @@ Difficulty = Literal["easy", "medium", "hard"]
 DIFFICULTIES: tuple[str, ...] = ("easy", "medium", "hard")
 CODING_TRACKS = frozenset({"data_coding", "coding_algorithms"})
 SLUG = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
+REFERENCE_POINT_PREFIX = "ref-"  # talking points made from a user's reference answer
 SEED_NAME = re.compile(r"^\d{3}_[0-9a-f]{16}\.txt$")
 
 
@@ -133,6 +134,11 @@ class Question(Strict):
             if len(self.edge_cases or []) < 2 or len(self.examples or []) < 2:
                 raise ValueError("coding question needs >= 2 edge_cases and >= 2 examples")
         return self
+
+    def built_from_reference(self) -> bool:
+        """An open question whose points are the sentences of the user's reference answer."""
+        points = self.talking_points
+        return bool(points) and all(tp.id.startswith(REFERENCE_POINT_PREFIX) for tp in points)
 
     def talking_point(self, point_id: str) -> TalkingPoint | None:
         """The talking point with this id, if the question has it."""

@@ -415,10 +415,11 @@ def delivery_features(spans: list[str], text: str, repeated: int) -> dict[str, f
 
 
 def business_sentences(spans: list[str], sent: np.ndarray, target: QuestionTargets) -> list[int]:
-    """Sentences that name an outcome in words specific to this problem (numbers first)."""
-    topical = (sent @ target.question >= TIED_TO_QUESTION) | (sent @ target.business_value >= TIED_TO_VALUE)
+    """Sentences that name an outcome in words specific to this problem, most business-like first."""
+    value_sim = sent @ target.business_value
+    topical = (sent @ target.question >= TIED_TO_QUESTION) | (value_sim >= TIED_TO_VALUE)
     tied = [i for i, s in enumerate(spans) if OUTCOME.search(s) and is_specific(s) and topical[i]]
-    return sorted(tied, key=lambda i: not NUMBER.search(spans[i]))
+    return sorted(tied, key=lambda i: -(value_sim[i] + 0.2 * bool(NUMBER.search(spans[i]))))
 
 
 def business_features(spans: list[str], sent: np.ndarray, target: QuestionTargets) -> dict[str, float]:

@@ -76,6 +76,10 @@ def linear(model: dict[str, Any], values: dict[str, float]) -> float:
     )
 
 
+# A reference answer's sentence counts as stated at this similarity (a paraphrase, measured on SAF).
+REFERENCE_POINT_MATCH = 0.6
+
+
 def apply_probe(probe: dict[str, Any], vector: np.ndarray | None) -> float:
     """A fitted linear probe on an answer vector (its mean prediction when there is no vector)."""
     if vector is None:
@@ -167,6 +171,12 @@ class OfflineEngine:
         scores = {dim: to_band(value, self.weights.dimensions[dim].get("cuts")) for dim, value in raw.items()}
         scores = self.apply_floors(scores, feats.features)
         covered = self.covered(feats)
+        if request.reference and question.built_from_reference():
+            # Points taken from the user's own reference: judged by the content model fitted on
+            # reference-graded answers (SAF), and a point counts when its sentence is matched.
+            grade = content_score(request.answer, request.reference, question.question, self.weights)
+            scores["technical_coverage"] = to_band(1 + 4 * grade)
+            covered = [pid for pid, sim in feats.point_sims.items() if sim >= REFERENCE_POINT_MATCH]
         missed = [tp.id for tp in question.talking_points if tp.id not in covered]
         dims = [
             DimensionScore(

@@ -12,7 +12,7 @@ from app.engines.llm import LLMEngine
 from app.engines.types import ModelSeam
 from app.errors import UserInputError
 from app.evaluation.cache import CachedEngine
-from app.evaluation.dataset import Columns, evaluate_dataset, parse_scale
+from app.evaluation.dataset import Columns, evaluate_dataset, parse_scale, parse_where
 from app.evaluation.report import compare_markdown, dataset_markdown, suite_markdown, write_reports
 from app.evaluation.runner import DIMENSION_CHOICES, run_suite
 from app.evaluation.suite import load_suite
@@ -129,6 +129,7 @@ def dataset_command(args: argparse.Namespace, services: Services) -> int:
         args.limit,
         args.concurrency,
         sys.stderr.isatty(),
+        parse_where(args.where),
     )
     text = dataset_markdown(report)
     paths = write_reports(Path(args.dataset).stem, report, text, args.html)
@@ -149,6 +150,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--label-scale", default="1:5", help="MIN:MAX of the labels (default 1:5)")
     p.add_argument("--against", default="overall", help="overall, content, or a rubric dimension")
     p.add_argument("--limit", type=int)
+    p.add_argument(
+        "--where",
+        action="append",
+        metavar="COL=VALUE",
+        help="only rows whose column has this value (repeatable)",
+    )
     p.add_argument("--engine", choices=["offline", "llm"])
     p.add_argument("--prompt-version", help="e.g. scorer.judge.v1 (LLM engine)")
     p.add_argument("--compare", nargs=2, metavar=("A", "B"), help="two engines or two prompt versions")

@@ -40,8 +40,10 @@ def parse_scale(raw: str) -> tuple[float, float]:
     return low, high
 
 
-def read_rows(path: Path, limit: int | None = None) -> list[dict[str, Any]]:
-    """Rows of a CSV or JSON Lines file, with one clear error for anything unreadable."""
+def read_rows(
+    path: Path, limit: int | None = None, where: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """Rows of a CSV or JSON Lines file (those matching `where`), one clear error if unreadable."""
     if not path.is_file():
         raise UserInputError(f"no such dataset file: {path}")
     try:
@@ -60,14 +62,30 @@ def read_rows(path: Path, limit: int | None = None) -> list[dict[str, Any]]:
                     raise UserInputError(f"{path}: line {number} is not JSON") from None
     elif path.suffix.lower() == ".csv":
         try:
-            rows = list(csv.DictReader(text.splitlines()))
+            # keepends: a quoted field may span lines, and its line breaks are part of its text
+            rows = list(csv.DictReader(text.splitlines(keepends=True)))
         except csv.Error as err:
             raise UserInputError(f"{path}: malformed CSV ({err})") from None
     else:
         raise UserInputError(f"{path}: the dataset must be .csv or .jsonl")
     if not rows:
         raise UserInputError(f"{path} has no rows")
+    for column, value in (where or {}).items():
+        rows = [r for r in rows if str(field(r, column)) == value]
+        if not rows:
+            raise UserInputError(f"{path}: no row has {column} = {value!r}")
     return rows[: limit or MAX_ROWS]
+
+
+def parse_where(items: list[str] | None) -> dict[str, str]:
+    """`COL=VALUE` filters from the command line."""
+    where = {}
+    for item in items or []:
+        column, sep, value = item.partition("=")
+        if not sep or not column.strip():
+            raise UserInputError(f"--where takes COLUMN=VALUE, not {item!r}")
+        where[column.strip()] = value.strip()
+    return where
 
 
 def field(row: dict[str, Any], column: str) -> Any:
@@ -130,9 +148,25 @@ def evaluate_dataset(
     limit: int | None = None,
     concurrency: int = 4,
     progress: bool = False,
+    where: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    rows = read_rows(path, limit)
+    """`coach eval --dataset`: read the rows, then score them (evaluate_rows)."""
+    rows = read_rows(path, limit, where)
     check_columns(rows, columns, path)
+    report = evaluate_rows(scorer, rows, columns, scale, against, concurrency, progress)
+    return {"dataset": str(path), **report}
+
+
+def evaluate_rows(
+    scorer: Scorer,
+    rows: list[dict[str, Any]],
+    columns: Columns,
+    scale: tuple[float, float],
+    against: str,
+    concurrency: int = 4,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Agreement of the scorer with the rows' labels (the one path every dataset figure takes)."""
     started = time.perf_counter()
 
     def one(row: dict[str, Any]) -> tuple[float | None, float | None, str | None]:
@@ -167,7 +201,6 @@ def evaluate_dataset(
     predicted, human = [p for p, _ in pairs], [h for _, h in pairs]
     seconds = time.perf_counter() - started
     return {
-        "dataset": str(path),
         "against": against,
         "rows": len(rows),
         "scored": len(pairs),

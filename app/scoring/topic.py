@@ -78,3 +78,12 @@ def seems_to_answer(
     if match and match.similarity - match.own_similarity >= margin:
         return match
     return None
+
+
+def answer_fits(answer: str, questions: list[Question]) -> dict[str, float] | None:
+    """How well the answer fits each question's topic (cosine), None when there is no answer text."""
+    vector = answer_vector(answer)
+    if vector is None:
+        return None
+    sims = _topic_matrix(questions) @ vector
+    return {q.id: float(s) for q, s in zip(questions, sims, strict=True)}
