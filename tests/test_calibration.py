@@ -1,0 +1,65 @@
+"""Guards on the figures docs/EVALS.md reports: agreement with human labels on the test splits.
+
+The floors sit a little under the last `make calibrate` run, so a change that makes the feedback
+agree less with careful labels fails here. The blind set's test split was written and labelled
+blind to the scorer and is never used for fitting (evals/LABELLING.md).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from app.services import Services
+from evals.agreement import Agreement, agreement, by_style, load_set, score_rows
+
+# Last run: docs/EVALS.md. Floors: about 0.03 under it.
+FLOORS = {
+    "blind": {
+        "step_back": 0.62,
+        "business_value": 0.63,
+        "clarity": 0.75,
+        "technical_coverage": 0.76,
+        "tradeoffs": 0.62,
+        "overall": 0.76,
+    },
+    "team": {
+        "step_back": 0.77,
+        "business_value": 0.78,
+        "clarity": 0.79,
+        "technical_coverage": 0.84,
+        "tradeoffs": 0.68,
+        "overall": 0.84,
+    },
+}
+POINT_FLOORS = {"blind": (0.69, 0.76), "team": (0.90, 0.78)}  # (precision, recall)
+
+
+@pytest.fixture(scope="module")
+def figures(corpus_services: Services) -> dict[str, tuple[Agreement, dict[str, Agreement]]]:
+    out = {}
+    for name in ("blind", "team"):
+        scored = score_rows(corpus_services, load_set(name, "test"))
+        out[name] = (agreement(scored, with_ci=False), by_style(scored))
+    return out
+
+
+@pytest.mark.parametrize("name", ["blind", "team"])
+def test_dimensions_agree_with_labels(figures: dict, name: str) -> None:
+    overall, _ = figures[name]
+    got = {k: v["spearman"]["value"] for k, v in overall.dimensions.items()}
+    low = {k: (got[k], floor) for k, floor in FLOORS[name].items() if got[k] < floor}
+    assert not low, f"{name} test split below its floor (got, floor): {low}"
+
+
+@pytest.mark.parametrize("name", ["blind", "team"])
+def test_talking_points_credited_are_the_labelled_ones(figures: dict, name: str) -> None:
+    overall, _ = figures[name]
+    precision, recall = POINT_FLOORS[name]
+    assert overall.points["precision"] >= precision and overall.points["recall"] >= recall, overall.points
+
+
+def test_keyword_dropping_and_other_question_answers_earn_no_points(figures: dict) -> None:
+    _, styles = figures["blind"]
+    assert styles["keyword_drop"].points["credited"] <= 10
+    assert styles["other_question"].points["credited"] <= 8
+    assert styles["other_question"].off_topic["recall"] >= 0.8
