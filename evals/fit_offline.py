@@ -35,6 +35,7 @@ FEATURES: dict[str, list[str]] = {
         "first_jargon",
         "opening_filler",
         "first_words",
+        "first_code",
         "opening_specific",
         "hedge_rate",
         "log_words",

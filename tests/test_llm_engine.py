@@ -76,8 +76,8 @@ def test_assess_over_http_with_usage_and_cost(
 ) -> None:
     result = engine.assess(request_)
     assert result.run.engine == "llm" and result.run.model == "gpt-4o-mini"
-    assert result.run.prompt_version == "scorer.judge.v1" and result.run.fallback_reason is None
-    assert result.assessment.overall == 4
+    assert result.run.prompt_version == "scorer.judge.v2" and result.run.fallback_reason is None
+    assert len(result.assessment.dimensions) == 5
     assert result.run.prompt_tokens > 0 and result.run.cost_usd > 0
     sent = server.requests[-1]
     assert sent.headers["authorization"] == f"Bearer {SECRET}"

@@ -56,7 +56,9 @@ HIGH_LEVEL = re.compile(
     r"|this is (a|an|really)|think of it as|step back|short version|in one (line|sentence)"
     r"|in a sentence|the gist|headline|the answer is|two (different )?(kinds|parts|halves|pieces"
     r"|stages|problems|failures|questions)|three (kinds|parts|stages|pieces)|i'?d split"
-    r"|comes down to|boils down to|the heart of)\b",
+    r"|comes down to|boils down to|the heart of|the shape|my starting point|the way i (think|see)"
+    r"|the idea is|the trick is|the key (is|insight|point)|start from|what (it|this) shows"
+    r"|the point of|the real (problem|question|goal)|two problems|two things)\b",
     re.IGNORECASE,
 )
 ROADMAP = re.compile(
@@ -153,6 +155,12 @@ JARGON = re.compile(
     r"kafka|spark|flink|redis|kubernetes|k8s|docker|airflow|mlflow|dvc|faiss|hnsw|onnx|"
     r"embeddings?|transformers?|bert|lstm|cnn|softmax|relu|adam|sgd|dropout|l[12]|auc|"
     r"f1|ndcg|smote|shap|tf-?idf|word2vec|sagemaker|bigquery|snowflake|feast)\b"
+)
+
+
+# Code and configuration in prose: calls, assignments, dotted or snake_case names, CamelCase.
+CODE = re.compile(
+    r"\w+\(|\w=|=\w| = |\b\w+\.\w+\b|\b[a-z]+_[a-z_]+\b|\b[a-z]+[A-Z]\w*\b|\b[A-Z][a-z]+[A-Z]\w*\b|\d"
 )
 
 
@@ -388,6 +396,7 @@ def opening_features(spans: list[str], sent: np.ndarray) -> dict[str, float]:
         "first_jargon": _rate(JARGON, first, len(words(first))),
         "opening_filler": _rate(OPENING_FILLER, opening, len(words(opening))),
         "first_words": float(np.log1p(len(words(first)))),
+        "first_code": _rate(CODE, first, len(words(first))),
         "opening_specific": float(min(8, len(specific_words(opening)))),
     }
 

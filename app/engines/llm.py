@@ -76,17 +76,23 @@ def parse_json(text: str, schema: type[BaseModel]) -> BaseModel:
         raise MalformedOutput(str(err)[:300]) from None
 
 
-def rubric_view(rubric: Rubric) -> list[dict[str, str]]:
-    return [
-        {
-            "id": d.id,
-            "name": d.name,
-            "one": d.anchors.one,
-            "three": d.anchors.three,
-            "five": d.anchors.five,
-        }
-        for d in rubric.dimensions
-    ]
+def rubric_view(rubric: Rubric, track: str) -> list[dict[str, str]]:
+    """The dimensions scored for a track, named and anchored as the rubric has them for it."""
+    views = []
+    for d in rubric.dimensions:
+        if not d.applies(track):
+            continue
+        meaning = d.meaning(track)
+        views.append(
+            {
+                "id": d.id,
+                "name": meaning.name,
+                "one": meaning.anchors.one,
+                "three": meaning.anchors.three,
+                "five": meaning.anchors.five,
+            }
+        )
+    return views
 
 
 class LLMEngine:
@@ -169,7 +175,7 @@ class LLMEngine:
         messages = prompt.render(
             question=question.question,
             talking_points=[{"id": tp.id, "point": tp.point} for tp in question.talking_points],
-            rubric=rubric_view(request.rubric),
+            rubric=rubric_view(request.rubric, question.track),
             answer=request.answer,
             reference=request.reference or "",
         )
@@ -182,7 +188,7 @@ class LLMEngine:
                 assessment, reply = self._repair(messages, str(reply.content), err)
             run = self._record(prompt, messages, reply, started)
             assert isinstance(assessment, Assessment)
-            if not assessment.has_all_dimensions():
+            if not assessment.has_dimensions(request.rubric.applicable(question.track)):
                 raise MalformedOutput("not every rubric dimension was scored")
             return Assessed(assessment=assessment, run=run)
         except Exception as err:  # any endpoint failure -> visible offline fallback

@@ -48,8 +48,9 @@ class Assessment(BaseModel):
     def score(self, dimension: str) -> int:
         return next((d.score for d in self.dimensions if d.id == dimension), 1)
 
-    def has_all_dimensions(self) -> bool:
-        return sorted(d.id for d in self.dimensions) == sorted(DIMENSIONS)
+    def has_dimensions(self, wanted: tuple[str, ...] = DIMENSIONS) -> bool:
+        """Every wanted dimension is scored (extra ones are ignored by the scorer)."""
+        return set(wanted) <= {d.id for d in self.dimensions}
 
 
 class RunInfo(BaseModel):
