@@ -45,7 +45,8 @@ FEATURES: dict[str, list[str]] = {
         "business_sentences",
         "business_quantified",
         "business_beneficiary",
-        "business_generic",
+        "business_confirm",
+        "business_error_cost",
     ],
     # Judged on the answer alone.
     "clarity": [
@@ -153,17 +154,18 @@ def logistic(x: np.ndarray, y: np.ndarray, l2: float = COVERAGE_L2, steps: int =
     }
 
 
-def f1_threshold(chances: np.ndarray, truth: np.ndarray) -> tuple[float, dict[str, float]]:
-    """The probability threshold with the best F1 on these pairs, and its precision and recall."""
-    best: tuple[float, dict[str, float]] = (0.5, {"f1": -1.0})
+def balanced_threshold(chances: np.ndarray, truth: np.ndarray) -> tuple[float, dict[str, float]]:
+    """The threshold where the lower of precision and recall is highest (both goals matter)."""
+    best: tuple[float, dict[str, float]] = (0.5, {"f1": -1.0, "worst": -1.0})
     for threshold in np.arange(0.2, 0.81, 0.01):
         credited = chances >= threshold
         tp = float((credited & truth).sum())
         precision = tp / max(1.0, float(credited.sum()))
         recall = tp / max(1.0, float(truth.sum()))
         f1 = 2 * precision * recall / max(1e-9, precision + recall)
-        if f1 > best[1]["f1"]:
-            best = (round(float(threshold), 2), {"precision": precision, "recall": recall, "f1": f1})
+        if min(precision, recall) > best[1]["worst"]:
+            figures = {"precision": precision, "recall": recall, "f1": f1, "worst": min(precision, recall)}
+            best = (round(float(threshold), 2), figures)
     return best
 
 
@@ -199,7 +201,7 @@ def fit_coverage(examples: list[Example]) -> dict[str, Any]:
             questions.append(ex.row.question_id)
     xs, ys = np.array(x, float), np.array(y, bool)
     model = logistic(xs, ys.astype(float))
-    threshold, train = f1_threshold(_chances(model, xs), ys)
+    threshold, train = balanced_threshold(_chances(model, xs), ys)
     folds = _grouped_folds(questions, 5)
     held_out = np.zeros(len(ys))
     for fold in folds:
@@ -345,6 +347,7 @@ def main(path: Path = WEIGHTS_FILE, team_only: bool = False) -> int:
         "dimensions": dimensions,
         "content": content,
         "floors": base.floors,
+        "ceilings": base.ceilings,
     }
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     shown = path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path

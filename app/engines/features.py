@@ -128,6 +128,17 @@ BENEFICIARY = re.compile(
     r"moderators?|partners?|clients?|stakeholders?|the business|the company|finance|ops|support)\b",
     re.IGNORECASE,
 )
+# How a win would be confirmed in production, and what each kind of error costs (rubric anchor 5).
+CONFIRM = re.compile(
+    r"\b(a/?b test|a/?b|holdout|hold-out|experiment|online (test|metric)|canary|guardrails?|control group|"
+    r"randomi[sz]ed)\b",
+    re.IGNORECASE,
+)
+ERROR_COST = re.compile(
+    r"\b(false (positives?|negatives?|alarms?|declines?)|missed \w+ (costs?|means)|costs? (us|the business)|"
+    r"wrongly|each (miss|mistake|error)|more expensive than|cheaper than missing|the expensive mistake)\b",
+    re.IGNORECASE,
+)
 # Sentences that explain: a reason, a purpose, a condition or a mechanism.
 EXPLAINING = re.compile(
     r"\b(because|since|so that|which means|that way|in order to|to avoid|otherwise|if|when|unless|"
@@ -431,6 +442,11 @@ def business_sentences(spans: list[str], sent: np.ndarray, target: QuestionTarge
     return sorted(tied, key=lambda i: -(value_sim[i] + 0.2 * bool(NUMBER.search(spans[i]))))
 
 
+def _specific_count(pattern: re.Pattern[str], spans: list[str], cap: int) -> float:
+    """Sentences with specific content that match a cue (a bare cue sentence counts for nothing)."""
+    return float(min(cap, sum(1 for s in spans if pattern.search(s) and is_specific(s))))
+
+
 def business_features(spans: list[str], sent: np.ndarray, target: QuestionTargets) -> dict[str, float]:
     """Who benefits and by how much, counted only in sentences specific to this problem."""
     tied = business_sentences(spans, sent, target)
@@ -441,6 +457,8 @@ def business_features(spans: list[str], sent: np.ndarray, target: QuestionTarget
         "business_quantified": min(3.0, float(sum(1 for i in tied if NUMBER.search(spans[i])))),
         "business_beneficiary": min(3.0, float(sum(1 for i in tied if BENEFICIARY.search(spans[i])))),
         "business_generic": min(3.0, float(generic)),
+        "business_confirm": _specific_count(CONFIRM, spans, 2),
+        "business_error_cost": _specific_count(ERROR_COST, spans, 2),
     }
 
 

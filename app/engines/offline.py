@@ -46,6 +46,9 @@ class ScorerWeights:
     # Rubric floors: a dimension scores at least `score` when `feature` reaches `at_least`
     # (the labelling guide's anchors, which the fitted model can miss on short answers).
     floors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Rubric ceilings: a dimension scores at most `score` while `feature` is below `below`
+    # (e.g. no sentence ties an outcome to this problem: business value is at most 2).
+    ceilings: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path = WEIGHTS_FILE) -> ScorerWeights:
@@ -58,6 +61,7 @@ class ScorerWeights:
             coverage=data.get("coverage"),
             probes=data.get("probes", {}),
             floors=data.get("floors", {}),
+            ceilings=data.get("ceilings", {}),
         )
 
     def replace(self, **changes: Any) -> ScorerWeights:
@@ -197,11 +201,15 @@ class OfflineEngine:
         )
 
     def apply_floors(self, scores: dict[str, int], values: dict[str, float]) -> dict[str, int]:
-        floored = dict(scores)
+        """The rubric's floors and ceilings on top of the fitted bands."""
+        bounded = dict(scores)
         for dim, floor in self.weights.floors.items():
             if values.get(floor["feature"], 0.0) >= float(floor["at_least"]):
-                floored[dim] = max(floored[dim], int(floor["score"]))
-        return floored
+                bounded[dim] = max(bounded[dim], int(floor["score"]))
+        for dim, ceiling in self.weights.ceilings.items():
+            if values.get(ceiling["feature"], 0.0) < float(ceiling["below"]):
+                bounded[dim] = min(bounded[dim], int(ceiling["score"]))
+        return bounded
 
     def _non_answer(self, question: Question, reason: str, flags: list[str]) -> Assessment:
         dims = [
@@ -256,7 +264,9 @@ class OfflineEngine:
 
     @staticmethod
     def _opening(question: Question, feats: fx.AnswerFeatures) -> str:
-        """Move a buried high-level sentence to the front, else the bank's summary."""
+        """Keep an opening that already states the idea; else move a buried one up, else the summary."""
+        if feats.evidence.get("step_back"):
+            return feats.evidence["step_back"][0]
         later = [s for s in feats.spans[2:] if fx.HIGH_LEVEL.search(s) and len(fx.words(s)) <= 40]
         if later:
             return later[0]
