@@ -137,7 +137,7 @@ def fit_cuts(raw: np.ndarray, labels: np.ndarray) -> list[float]:
 
 def logistic(x: np.ndarray, y: np.ndarray, l2: float = COVERAGE_L2, steps: int = 60) -> dict[str, Any]:
     """L2-regularised logistic regression by Newton steps on standardised features."""
-    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+    mean, scale = x.mean(axis=0), np.maximum(x.std(axis=0), 1e-4)
     z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
     w = np.zeros(z.shape[1])
     penalty = l2 * np.diag([1.0] * (z.shape[1] - 1) + [0.0])

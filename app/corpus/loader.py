@@ -131,7 +131,13 @@ def attach_phrasings(bank: QuestionBank, corpus_dir: Path) -> list[str]:
             if unknown:
                 problems.append(f"{path}: [{entry.id}]: unknown talking point(s) {', '.join(unknown)}")
             points = [
-                tp.model_copy(update={"states": by_id[tp.id].states, "names_only": by_id[tp.id].names_only})
+                tp.model_copy(
+                    update={
+                        "states": by_id[tp.id].states,
+                        "names_only": by_id[tp.id].names_only,
+                        "wrong": by_id[tp.id].wrong,
+                    }
+                )
                 if tp.id in by_id
                 else tp
                 for tp in question.talking_points

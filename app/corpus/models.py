@@ -47,9 +47,11 @@ class TalkingPoint(Strict):
     id: str
     point: str = Field(min_length=10)
     follow_up: str = Field(min_length=10)
-    # From corpus/points/: how candidates state the idea, and how they only name its topic.
+    # From corpus/points/: how candidates state the idea, how they only name its topic, and
+    # confident statements of it that are wrong.
     states: list[str] = Field(default_factory=list)
     names_only: list[str] = Field(default_factory=list)
+    wrong: list[str] = Field(default_factory=list)
 
     @field_validator("id")
     @classmethod
@@ -166,6 +168,7 @@ class PointPhrasing(Strict):
     id: str
     states: list[str] = Field(min_length=1)
     names_only: list[str] = Field(min_length=1)
+    wrong: list[str] = Field(default_factory=list)
 
 
 class QuestionPhrasings(Strict):

@@ -45,6 +45,7 @@ FEATURES = (
     "answer_words",
     "red_flag_sim",
     "shared_words",
+    "list_like",
 )
 
 
@@ -77,8 +78,25 @@ class QuestionVectors:
 
 
 def point_texts(tp: TalkingPoint) -> tuple[list[str], list[str]]:
-    """(statements of the idea, name-only mentions); the point itself when no phrasings exist."""
+    """(statements of the idea, name-only mentions); the point itself when no phrasings exist.
+
+    The corpus's wrong statements are not compared: measured on the dev splits, an answer sentence
+    is as close to them as to the right ones, so similarity cannot tell the two apart.
+    """
     return (list(tp.states) or [tp.point]), list(tp.names_only)
+
+
+def list_like(sentence: str) -> float:
+    """Share of a sentence's comma-separated parts that are a few words long (a list of topics)."""
+    parts = [p for p in re.split(r"[,;:]|\band\b|\bor\b", sentence) if p.strip()]
+    if len(parts) < 3:
+        return 0.0
+    return sum(1 for p in parts if len(p.split()) <= 3) / len(parts)
+
+
+def _max_sims(units: np.ndarray, targets: list[np.ndarray]) -> np.ndarray:
+    """Per unit, its best similarity to each point's targets (0 where a point has none)."""
+    return np.column_stack([(units @ t.T).max(axis=1) if len(t) else np.zeros(len(units)) for t in targets])
 
 
 def match_points(
@@ -95,10 +113,8 @@ def match_points(
     if n == 0:
         return {}
     points = question.talking_points
-    st = np.column_stack([(units @ s.T).max(axis=1) for s in vectors.states])
-    sn = np.column_stack(
-        [(units @ m.T).max(axis=1) if len(m) else np.zeros(len(units)) for m in vectors.names]
-    )
+    st = _max_sims(units, vectors.states)
+    sn = _max_sims(units, vectors.names)
     spf = units @ vectors.point.T
     combo = np.maximum(st, spf)
     best = combo.argmax(axis=0)
@@ -114,7 +130,7 @@ def match_points(
     for j, tp in enumerate(points):
         i, s = int(best[j]), sentence_of[j]
         unit_text = spans[s] if i < n else f"{spans[s]} {spans[s + 1]}"
-        states, _ = point_texts(tp)
+        states = point_texts(tp)[0]
         features = {
             "states_sim": float(st[:, j].max()),
             "point_sim": float(spf[:, j].max()),
@@ -125,6 +141,7 @@ def match_points(
             "shared_words": float(
                 len(content_words(f"{tp.point} {tp.follow_up} {' '.join(states)}") & content_words(unit_text))
             ),
+            "list_like": list_like(spans[s]),
             **answer,
         }
         matches[tp.id] = PointMatch(tp.id, _quotable(spans, i, n, st[:, j]), float(combo[i, j]), features)
@@ -145,7 +162,7 @@ class CoverageModel:
     def __init__(self, data: dict[str, Any]) -> None:
         self.names: list[str] = list(data["features"])
         self.mean = np.array(data["mean"], dtype=float)
-        self.scale = np.array(data["scale"], dtype=float)
+        self.scale = np.maximum(np.array(data["scale"], dtype=float), 1e-6)
         self.weights = np.array(data["weights"], dtype=float)
         self.bias = float(data["bias"])
         self.threshold = float(data["threshold"])

@@ -265,7 +265,7 @@ def question_targets(question: Question, reference: str | None = None) -> tuple[
         reference or question.strong_answer.as_text(),
         question.strong_answer.summary,
         question.strong_answer.business_value,
-        *[text for tp in question.talking_points for text in (*point_texts(tp)[0], *point_texts(tp)[1])],
+        *[text for tp in question.talking_points for texts in point_texts(tp) for text in texts],
         *question.red_flags,
     )
 
@@ -284,12 +284,13 @@ class QuestionTargets:
 def question_vectors(question: Question, reference: str | None = None) -> QuestionTargets:
     fixed = target_vectors(question_targets(question, reference))
     k = len(question.talking_points)
-    states, names, at = [], [], k + 4
+    groups: list[list[np.ndarray]] = [[], []]  # states, names only
+    at = k + 4
     for tp in question.talking_points:
-        said, named = point_texts(tp)
-        states.append(fixed[at : at + len(said)])
-        names.append(fixed[at + len(said) : at + len(said) + len(named)])
-        at += len(said) + len(named)
+        for group, texts in zip(groups, point_texts(tp), strict=True):
+            group.append(fixed[at : at + len(texts)])
+            at += len(texts)
+    states, names = groups
     points = QuestionVectors(states=states, names=names, point=fixed[:k], red_flags=fixed[at:])
     return QuestionTargets(fixed[k], fixed[k + 1], fixed[k + 2], fixed[k + 3], points)
 
