@@ -21,7 +21,15 @@ from app.config import PROJECT_ROOT, Settings
 from app.corpus.loader import load_bank, load_rubric
 from app.engines import coverage as cov
 from app.engines import features as fx
-from app.engines.offline import WEIGHTS_FILE, OfflineEngine, ScorerWeights, apply_probe, content_features
+from app.engines.offline import (
+    WEIGHTS_FILE,
+    OfflineEngine,
+    ScorerWeights,
+    apply_probe,
+    apply_sentence_model,
+    content_features,
+    sentence_features,
+)
 from app.services import prepare_offline_environment
 from evals.labelled import LabelledAnswer, load_answers, load_blind, load_saf
 
@@ -113,6 +121,11 @@ PROBES = {
     "tradeoffs": "answer",
 }
 PROBE_ALPHA = 300.0
+# Sentence models, fitted on the blind dev answers whose sentences labellers marked
+# (evals/data/blind.spans.v1.jsonl): dimension -> the key of its marks.
+SPANS = PROJECT_ROOT / "evals" / "data" / "blind.spans.v1.jsonl"
+SENTENCE_MARKS = {"step_back": "step_back", "business_value": "business_value", "tradeoffs": "tradeoff"}
+SENTENCE_L2 = 10.0  # chosen by out-of-fold sentence F1 on dev (3, 10, 30, 100 tried)
 
 
 def ridge(x: np.ndarray, y: np.ndarray, names: list[str], alpha: float = RIDGE) -> dict[str, Any]:
@@ -275,8 +288,62 @@ def fit_probes(examples: list[Example]) -> tuple[dict[str, dict[str, Any]], dict
     return probes, out_of_fold
 
 
+def load_marks() -> dict[str, dict[str, list[str]]]:
+    """Labellers' sentence marks per blind answer id (empty when the file is absent)."""
+    if not SPANS.exists():
+        return {}
+    rows = [json.loads(line) for line in SPANS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return {row["id"]: row for row in rows}
+
+
+def marked(spans: list[str], quotes: list[str]) -> np.ndarray:
+    """1 for each sentence that a quote covers (a quote may be a clause or run over sentences)."""
+    norm = [" ".join(q.split()) for q in quotes if q.strip()]
+    out = []
+    for span in spans:
+        text = " ".join(span.split())
+        out.append(1.0 if any(q in text or text in q for q in norm) else 0.0)
+    return np.array(out)
+
+
+def fit_sentence_models(
+    examples: list[Example],
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[int, np.ndarray]]]:
+    """Each sentence model on all marked sentences, and per example its out-of-fold chances."""
+    marks = load_marks()
+    have = [i for i, ex in enumerate(examples) if ex.row.id in marks and len(ex.feats.spans)]
+    if not have:
+        return {}, {}
+    models, chances = {}, {}
+    for dim, key in SENTENCE_MARKS.items():
+        x = {i: examples[i].feats.sentence_rows for i in have}
+        y = {i: marked(examples[i].feats.spans, marks[examples[i].row.id][key]) for i in have}
+        models[dim] = logistic(np.vstack(list(x.values())), np.concatenate(list(y.values())), SENTENCE_L2)
+        chances[dim] = {
+            i: apply_sentence_model(models[dim], ex.feats.sentence_rows) for i, ex in enumerate(examples)
+        }
+        for fold in _grouped_folds([examples[i].row.question_id for i in have], 5):
+            inside = [have[j] for j in range(len(have)) if j not in set(fold.tolist())]
+            model = logistic(
+                np.vstack([x[i] for i in inside]), np.concatenate([y[i] for i in inside]), SENTENCE_L2
+            )
+            for j in fold:
+                chances[dim][have[j]] = apply_sentence_model(model, x[have[j]])
+        flat = np.concatenate([chances[dim][i] for i in have]) >= 0.5
+        truth = np.concatenate([y[i] for i in have]).astype(bool)
+        tp = float((flat & truth).sum())
+        print(
+            f"sentences {dim}: {len(truth)} sentences, {int(truth.sum())} marked; out of fold precision "
+            f"{tp / max(1, flat.sum()):.3f} recall {tp / max(1, truth.sum()):.3f}"
+        )
+    return models, chances
+
+
 def fit_dimensions(
-    examples: list[Example], engine: OfflineEngine, out_of_fold: dict[str, dict[int, float]]
+    examples: list[Example],
+    engine: OfflineEngine,
+    out_of_fold: dict[str, dict[int, float]],
+    sentence_chances: dict[str, dict[int, np.ndarray]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Ridge regression per dimension on the rows labelled for it (v2 applicability).
 
@@ -284,10 +351,15 @@ def fit_dimensions(
     probe that has seen the row.
     """
     values = [engine.feature_values(ex.feats) for ex in examples]
+    for dim, per_example in (sentence_chances or {}).items():
+        for i, chances in per_example.items():
+            values[i].update(sentence_features(dim, chances))
     dimensions = {}
     for dim, names in FEATURES.items():
         keep = labelled_for(dim, examples)
         names = [*names, f"{dim}_probe"] if dim in out_of_fold else names
+        if dim in (sentence_chances or {}):
+            names = [*names, f"{dim}_sent_max", f"{dim}_sent_first", f"{dim}_sent_count"]
         for i in keep:
             if dim in out_of_fold:
                 values[i][f"{dim}_probe"] = out_of_fold[dim][i]
@@ -324,8 +396,9 @@ def main(path: Path = WEIGHTS_FILE, team_only: bool = False) -> int:
     examples = dev_examples(base)
     coverage = fit_coverage(examples)
     probes, out_of_fold = fit_probes(examples)
-    engine = OfflineEngine(base.replace(coverage=coverage, probes={}))
-    dimensions = fit_dimensions(examples, engine, out_of_fold)
+    sentences, sentence_chances = fit_sentence_models(examples)
+    engine = OfflineEngine(base.replace(coverage=coverage, probes={}, sentences={}))
+    dimensions = fit_dimensions(examples, engine, out_of_fold, sentence_chances)
     content, n_saf = (base.content, 0) if team_only else fit_content(base)
     previous = json.loads(path.read_text(encoding="utf-8"))
     content_note = (
@@ -344,6 +417,7 @@ def main(path: Path = WEIGHTS_FILE, team_only: bool = False) -> int:
         "thresholds": base.thresholds,
         "coverage": coverage,
         "probes": probes,
+        "sentences": sentences,
         "dimensions": dimensions,
         "content": content,
         "floors": base.floors,

@@ -335,6 +335,8 @@ class AnswerFeatures:
     evidence: dict[str, list[str]] = field(default_factory=dict)
     # The answer's meaning as vectors, for the fitted probes: its opening, and the whole answer.
     vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    # One row per sentence (its vector, its cues, its position) for the fitted sentence models.
+    sentence_rows: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
     @property
     def point_sims(self) -> dict[str, float]:
@@ -480,6 +482,19 @@ def tradeoff_features(spans: list[str]) -> dict[str, float]:
     }
 
 
+SENTENCE_CUES: tuple[re.Pattern[str], ...] = ()  # filled below, once every pattern exists
+
+
+def sentence_rows(spans: list[str], sent: np.ndarray) -> np.ndarray:
+    """Per sentence: its embedding, which rubric cues it has (only if it is specific), its place."""
+    cues = np.array(
+        [[1.0 if p.search(s) and is_specific(s) else 0.0 for p in SENTENCE_CUES] for s in spans],
+        dtype=np.float32,
+    )
+    place = np.array([[min(i, 4) / 4] for i in range(len(spans))], dtype=np.float32)
+    return np.hstack([sent[: len(spans)], cues.reshape(len(spans), -1), place])
+
+
 def carriers(spans: list[str], sent: np.ndarray, target: QuestionTargets) -> dict[str, list[str]]:
     """Per dimension, the sentences that carry it: what a scorecard may quote as its evidence."""
     opening = spans[0] if spans else ""
@@ -528,6 +543,7 @@ def extract(question: Question, answer: str, reference: str | None = None) -> An
         repeated=repeated,
         evidence=carriers(spans, sent, target) if spans else {},
         vectors={"opening": unit(sent[:2].sum(axis=0)), "answer": whole_vec},
+        sentence_rows=sentence_rows(spans, sent) if spans else np.zeros((0, DIM + len(SENTENCE_CUES) + 1)),
     )
 
 
@@ -548,3 +564,19 @@ def non_answer_reason(feats: AnswerFeatures, question: Question, thresholds: dic
     if feats.relevance < thresholds["min_relevance"]:
         return "off topic"
     return None
+
+
+SENTENCE_CUES = (
+    HIGH_LEVEL,
+    ROADMAP,
+    GOAL,
+    OUTCOME,
+    BENEFICIARY,
+    NUMBER,
+    CONFIRM,
+    ERROR_COST,
+    ALTERNATIVE,
+    REASON_OR_COST,
+    TRADEOFF,
+    CODE,
+)

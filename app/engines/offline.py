@@ -43,6 +43,9 @@ class ScorerWeights:
     # Linear probes on an answer vector ("opening" or "answer"), one per dimension; each one's
     # output is a feature `<dimension>_probe` of that dimension's model.
     probes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Sentence models: per sentence, the chance it carries a dimension (fitted on sentences that
+    # labellers marked); their best and their count are features, and they pick the evidence.
+    sentences: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Rubric floors: a dimension scores at least `score` when `feature` reaches `at_least`
     # (the labelling guide's anchors, which the fitted model can miss on short answers).
     floors: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -60,6 +63,7 @@ class ScorerWeights:
             content=data["content"],
             coverage=data.get("coverage"),
             probes=data.get("probes", {}),
+            sentences=data.get("sentences", {}),
             floors=data.get("floors", {}),
             ceilings=data.get("ceilings", {}),
         )
@@ -90,6 +94,29 @@ def apply_probe(probe: dict[str, Any], vector: np.ndarray | None) -> float:
         return float(probe["bias"])
     z = (vector - np.array(probe["mean"])) / np.array(probe["scale"])
     return float(z @ np.array(probe["weights"]) + probe["bias"])
+
+
+# A sentence is quoted as a dimension's evidence when its sentence model gives it at least this.
+EVIDENCE_CHANCE = 0.5
+
+
+def apply_sentence_model(model: dict[str, Any], rows: np.ndarray) -> np.ndarray:
+    """A fitted logistic model over sentence rows: one chance per sentence."""
+    if len(rows) == 0:
+        return np.zeros(0)
+    z = ((rows - np.array(model["mean"])) / np.array(model["scale"])) @ np.array(model["weights"])
+    return 1 / (1 + np.exp(-(z + model["bias"])))
+
+
+def sentence_features(dim: str, chances: np.ndarray) -> dict[str, float]:
+    """What a dimension's sentence model says of the answer: best sentence, opening, count."""
+    if len(chances) == 0:
+        return {f"{dim}_sent_max": 0.0, f"{dim}_sent_first": 0.0, f"{dim}_sent_count": 0.0}
+    return {
+        f"{dim}_sent_max": float(chances.max()),
+        f"{dim}_sent_first": float(chances[:2].max()),
+        f"{dim}_sent_count": float(min(4, (chances >= 0.5).sum())),
+    }
 
 
 def to_band(value: float, cuts: list[float] | None = None) -> int:
@@ -146,7 +173,15 @@ class OfflineEngine:
         values["coverage_mean"] = float(np.mean(list(feats.point_sims.values()))) if chances else 0.0
         for dim, probe in self.weights.probes.items():
             values[f"{dim}_probe"] = apply_probe(probe, feats.vectors.get(probe["vector"]))
+        for dim, sentence_chance in self.sentence_chances(feats).items():
+            values.update(sentence_features(dim, sentence_chance))
         return values
+
+    def sentence_chances(self, feats: fx.AnswerFeatures) -> dict[str, np.ndarray]:
+        """Per dimension with a sentence model, each sentence's chance of carrying it."""
+        return {
+            dim: apply_sentence_model(m, feats.sentence_rows) for dim, m in self.weights.sentences.items()
+        }
 
     def point_chances(self, feats: fx.AnswerFeatures) -> dict[str, float]:
         """How likely each talking point is stated (the coverage model), else its similarity."""
@@ -230,6 +265,12 @@ class OfflineEngine:
             return list(dict.fromkeys(feats.point_best_span[pid] for pid in covered))[:3]
         if score <= 2:
             return []
+        if dim in self.weights.sentences and feats.spans:
+            chances = apply_sentence_model(self.weights.sentences[dim], feats.sentence_rows)
+            ranked = [feats.spans[i] for i in np.argsort(-chances) if chances[i] >= EVIDENCE_CHANCE]
+            if dim == "step_back":
+                ranked = [s for s in ranked if s in feats.spans[:2]]
+            return ranked[:2]
         return feats.evidence.get(dim, [])[:2]
 
     def _tip(self, dim: str, score: int, question: Question, missed: list[str]) -> str:
