@@ -25,7 +25,7 @@ HEDGE = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[a-z0-9][a-z0-9'-]+")
-_STOP = frozenset(
+STOP_WORDS = frozenset(
     (
         "the and for are but not you all any can had her was one our out has him his how its may "
         "new now old see two way who did get let put say she too use that with have this will "
@@ -50,7 +50,7 @@ FEATURES = (
 
 
 def content_words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2}
+    return {w for w in _WORD.findall(text.lower()) if w not in STOP_WORDS and len(w) > 2}
 
 
 def _per_word(count: int, text: str) -> float:

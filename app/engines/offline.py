@@ -14,7 +14,7 @@ import numpy as np
 
 from app.corpus.models import DIMENSIONS, Question
 from app.engines import features as fx
-from app.engines.coverage import CoverageModel
+from app.engines.coverage import STOP_WORDS, CoverageModel
 from app.engines.types import (
     Assessed,
     Assessment,
@@ -352,18 +352,10 @@ def content_score_of(values: dict[str, float | None], weights: ScorerWeights | N
 
 
 _CONTENT_WORD = re.compile(r"[a-z0-9]{3,}")
-_STOP = frozenset(
-    (
-        "the and for are but not you all any can had her was one our out has him his how its may "
-        "new now old see two way who did get let put say she too use that with have this will "
-        "your from they been were what when which their there them then than into more some such "
-        "only also very just over would could should about these those each other"
-    ).split()
-)
 
 
 def _content_words(text: str) -> set[str]:
-    return {w for w in _CONTENT_WORD.findall(text.lower()) if w not in _STOP}
+    return {w for w in _CONTENT_WORD.findall(text.lower()) if w not in STOP_WORDS}
 
 
 def content_features(answer: str, reference: str, question: str | None = None) -> dict[str, float | None]:
@@ -429,5 +421,5 @@ def _demoted(vectors: np.ndarray, question: np.ndarray) -> np.ndarray:
 
 
 def _bigrams(text: str) -> set[tuple[str, str]]:
-    toks = [w for w in _CONTENT_WORD.findall(text.lower()) if w not in _STOP]
+    toks = [w for w in _CONTENT_WORD.findall(text.lower()) if w not in STOP_WORDS]
     return set(zip(toks, toks[1:], strict=False))
