@@ -23,6 +23,15 @@ def _print_json(data: object) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+def _bank_files(services: Services) -> dict[str, Path]:
+    """The bank's question ids and their files (none when the bank itself is broken: ingest
+    then reports each bad file)."""
+    try:
+        return dict(services.bank.files)
+    except CoachError:
+        return {}
+
+
 def cmd_ingest(args: argparse.Namespace, services: Services) -> int:
     """Ingest the corpus (or given files and folders) into the store."""
     from app.store.ingest import ingest
@@ -34,6 +43,7 @@ def cmd_ingest(args: argparse.Namespace, services: Services) -> int:
         kind=args.kind,
         warn=lambda msg: print(f"warning: {msg}", file=sys.stderr),
         progress=sys.stderr.isatty(),
+        reserved=_bank_files(services),
     )
     print(report.summary())
     if not args.paths:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -507,7 +509,29 @@ def carriers(spans: list[str], sent: np.ndarray, target: QuestionTargets) -> dic
     }
 
 
+_EXTRACTED: OrderedDict[tuple[object, ...], AnswerFeatures] = OrderedDict()
+_EXTRACTED_LOCK = threading.Lock()
+EXTRACT_CACHE_SIZE = 32
+
+
 def extract(question: Question, answer: str, reference: str | None = None) -> AnswerFeatures:
+    """Features of an answer to a bank question, computed once: the engine and the app's honesty
+    rules read the same features of one answer (treat the result as read-only)."""
+    key = (question.id, question.question, tuple(tp.id for tp in question.talking_points), answer, reference)
+    with _EXTRACTED_LOCK:
+        hit = _EXTRACTED.get(key)
+        if hit is not None:
+            _EXTRACTED.move_to_end(key)
+            return hit
+    feats = _extract(question, answer, reference)
+    with _EXTRACTED_LOCK:
+        _EXTRACTED[key] = feats
+        while len(_EXTRACTED) > EXTRACT_CACHE_SIZE:
+            _EXTRACTED.popitem(last=False)
+    return feats
+
+
+def _extract(question: Question, answer: str, reference: str | None = None) -> AnswerFeatures:
     """Features of an answer to a bank question (reference: optional model answer)."""
     # Spans stay exact substrings of the answer (they are quoted as evidence); features and
     # embeddings read the visible text, with any HTML tags removed. Repeats count once.
@@ -547,6 +571,18 @@ def extract(question: Question, answer: str, reference: str | None = None) -> An
     )
 
 
+# An answer whose words are nearly all the question's own is the question copied back (the
+# embedding alone misses it for questions of several sentences).
+COPIED = 0.85
+
+
+def copied_share(answer: str, question: str) -> float:
+    """Share of the answer's words that are words of the question."""
+    asked = {w.lower() for w in words(question)}
+    said = [w.lower() for w in words(answer)]
+    return sum(w in asked for w in said) / len(said) if said else 0.0
+
+
 def non_answer_reason(feats: AnswerFeatures, question: Question, thresholds: dict[str, float]) -> str | None:
     """Why this is not an answer at all, or None when it is one."""
     text = " ".join(feats.spans)
@@ -559,7 +595,10 @@ def non_answer_reason(feats: AnswerFeatures, question: Question, thresholds: dic
     if feats.known_words < thresholds["min_known_word_share"]:
         return "gibberish"
     q_words = len(words(question.question))
-    if feats.question_sim >= thresholds["copy_similarity"] and feats.word_count <= 1.6 * q_words + 5:
+    copied = (
+        feats.question_sim >= thresholds["copy_similarity"] or copied_share(text, question.question) >= COPIED
+    )
+    if copied and feats.word_count <= 1.6 * q_words + 5:
         return "repeats the question"
     if feats.relevance < thresholds["min_relevance"]:
         return "off topic"

@@ -26,6 +26,14 @@ from app.engines.budget import (
     message_tokens,
     price_table,
 )
+from app.engines.guard import (
+    MAX_PHRASE_CHARS,
+    MAX_REPLY_CHARS,
+    ReplyTooLong,
+    Scrubber,
+    clip_assessment,
+    without_instructions,
+)
 from app.engines.offline import OfflineEngine
 from app.engines.types import (
     Assessed,
@@ -39,11 +47,21 @@ from app.engines.types import (
 from app.prompts import Message, PromptLibrary, PromptTemplate, load_prompts
 
 log = logging.getLogger("coach.llm")
+# Enough for a judge's JSON; an endpoint that talks on is cut off by the server.
+MAX_COMPLETION_TOKENS = 2_000
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.MULTILINE)
 
 
 class MalformedOutput(Exception):
     """The model's reply did not parse into the expected structure."""
+
+
+STATUS_REASONS = {
+    400: "request refused (400)",
+    401: "authentication failed (401)",
+    403: "permission denied (403)",
+    404: "model or endpoint not found (404)",
+}
 
 
 def _reason(err: BaseException) -> str:
@@ -55,6 +73,10 @@ def _reason(err: BaseException) -> str:
     status = getattr(err, "status_code", None)
     if status == 429 or "429" in text[:40]:
         return "rate limited (429)"
+    if status in STATUS_REASONS:
+        return STATUS_REASONS[status]
+    if isinstance(err, ReplyTooLong):
+        return "reply too long"
     if isinstance(status, int):
         return f"server error ({status})"
     if "Connection" in name or "connect" in text.lower():
@@ -115,6 +137,7 @@ class LLMEngine:
         self._chat = chat
         self.calls: list[RunInfo] = []
         self.judge_prompt: str | None = None  # a pinned version (evals); default: the latest
+        self.scrub = Scrubber([settings.openai_api_key])
 
     @property
     def chat(self) -> Any:
@@ -130,6 +153,7 @@ class LLMEngine:
                 max_retries=self.settings.llm_max_retries,
                 stream_usage=True,
                 temperature=0.2,
+                max_tokens=MAX_COMPLETION_TOKENS,  # type: ignore[call-arg]
             )
         return self._chat
 
@@ -176,18 +200,20 @@ class LLMEngine:
             question=question.question,
             talking_points=[{"id": tp.id, "point": tp.point} for tp in question.talking_points],
             rubric=rubric_view(request.rubric, question.track),
-            answer=request.answer,
+            answer=without_instructions(request.answer),
             reference=request.reference or "",
         )
         started = time.perf_counter()
         try:
             reply = self._invoke(messages)
+            content = self.scrub.final(str(reply.content), MAX_REPLY_CHARS)
             try:
-                assessment = parse_json(str(reply.content), Assessment)
+                assessment = parse_json(content, Assessment)
             except MalformedOutput as err:
-                assessment, reply = self._repair(messages, str(reply.content), err)
+                assessment, reply = self._repair(messages, content, err)
             run = self._record(prompt, messages, reply, started)
             assert isinstance(assessment, Assessment)
+            assessment = clip_assessment(assessment)
             if not assessment.has_dimensions(request.rubric.applicable(question.track)):
                 raise MalformedOutput("not every rubric dimension was scored")
             return Assessed(assessment=assessment, run=run)
@@ -210,7 +236,7 @@ class LLMEngine:
             ),
         ]
         reply = self._invoke(repair)
-        return parse_json(str(reply.content), Assessment), reply
+        return parse_json(self.scrub.final(str(reply.content), MAX_REPLY_CHARS), Assessment), reply
 
     # -- phrasing ------------------------------------------------------------------------
     def _phrase_messages(self, request: PhraseRequest) -> tuple[PromptTemplate, list[Message]]:
@@ -257,14 +283,19 @@ class LLMEngine:
         prompt, messages = self._phrase_messages(request)
         started = time.perf_counter()
         pieces: list[str] = []
-        aggregate: Any = None
-        try:
+        state: dict[str, Any] = {"aggregate": None}
+
+        def chunks() -> Iterator[str]:
             for chunk in self.chat.stream([(m.role, m.content) for m in messages]):
-                aggregate = chunk if aggregate is None else aggregate + chunk
-                text = str(chunk.content or "")
+                state["aggregate"] = chunk if state["aggregate"] is None else state["aggregate"] + chunk
+                yield str(chunk.content or "")
+
+        try:
+            for text in self.scrub.stream(chunks(), MAX_PHRASE_CHARS):
                 if text:
                     pieces.append(text)
                     yield text
+            aggregate = state["aggregate"]
             words = "".join(pieces).strip()
             if not words:
                 raise MalformedOutput("empty reply")

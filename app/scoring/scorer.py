@@ -10,6 +10,7 @@ from app.engines.features import specific_words
 from app.engines.types import Assessment, AssessRequest, ModelSeam, RunInfo
 from app.errors import UserInputError
 from app.scoring.gaps import biggest_gap
+from app.scoring.honesty import cap_unevidenced, enforce, screen_answer
 from app.scoring.open_question import build_open_question
 from app.scoring.scorecard import (
     CloseQuestion,
@@ -157,18 +158,26 @@ class Scorer:
         resolved = self.resolve(question_id, question_text, answer, reference)
         request = AssessRequest(resolved.question, answer, self.rubric, reference or None)
         assessed = self.engine.assess(request)
-        return self.build(resolved, answer, assessed.assessment, assessed.run)
+        return self.build(resolved, answer, assessed.assessment, assessed.run, reference)
 
     def build(
-        self, resolved: ResolvedQuestion, answer: str, assessment: Assessment, run: RunInfo
+        self,
+        resolved: ResolvedQuestion,
+        answer: str,
+        assessment: Assessment,
+        run: RunInfo,
+        reference: str | None = None,
     ) -> Scorecard:
         """Checks the engine's output and applies the rubric's rules, whatever the engine.
 
-        Evidence must be quoted from the answer, or it goes; dimensions that do not apply to the
-        question's track are not scored; an answer to another problem is capped; overall is
-        derived from the scored dimensions by the rubric's one rule.
+        The app's honesty rules come first (a non-answer earns 1s, an instruction to the grader
+        earns nothing, score ceilings); evidence must be quoted from the answer, or it goes, and a
+        high score without any goes down to 3; dimensions that do not apply to the question's
+        track are not scored; an answer to another problem is capped; overall is derived from the
+        scored dimensions by the rubric's one rule.
         """
         question = resolved.question
+        assessment = enforce(assessment, screen_answer(question, answer, reference), question)
         flags = list(assessment.flags)
         checked = EvidenceCheck(answer)
         off_topic = None if assessment.non_answer else self._off_topic(answer, resolved)
@@ -240,6 +249,7 @@ class Scorer:
             score = given.score if given else 1
             tip = given.tip if given and given.tip else dim.drill
             evidence = checked.keep(given.evidence if given else [])
+            score = cap_unevidenced(score, evidence)
             if off_topic and score > OFF_TOPIC_CAPS.get(dim.id, 5):
                 score, evidence, tip = OFF_TOPIC_CAPS[dim.id], [], OFF_TOPIC_TIP
             dims.append(

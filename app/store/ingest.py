@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -159,6 +160,36 @@ def yaml_chunks(source: str, path: Path) -> list[Chunk]:
     raise CorpusError(f"{path}: YAML is neither a question file nor a rubric")
 
 
+def id_line(path: Path, question_id: str, occurrence: int = 1) -> int:
+    """The line number where a question id is defined (its n-th definition), or 0."""
+    pattern = re.compile(rf"^\s*-?\s*id:\s*['\"]?{re.escape(question_id)}['\"]?\s*(#.*)?$")
+    seen = 0
+    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        if pattern.match(line):
+            seen += 1
+            if seen == occurrence:
+                return number
+    return 0
+
+
+def id_clash(path: Path, chunks: list[Chunk], owners: dict[str, str]) -> str | None:
+    """Why this file's question ids cannot be taken (used twice in it, or owned by another file)."""
+    source = source_key(path)
+    ids = [str(c.metadata["question_id"]) for c in chunks if c.metadata.get("kind") == "question"]
+    counted: dict[str, int] = {}
+    for qid in ids:
+        counted[qid] = counted.get(qid, 0) + 1
+        if counted[qid] == 2:
+            return f"{path}:{id_line(path, qid, 2)}: question id {qid!r} is used twice in this file"
+        owner = owners.get(qid)
+        if owner and owner != source:
+            return (
+                f"{path}:{id_line(path, qid)}: question id {qid!r} is already used by {owner}; "
+                "bank ids are reserved, so give this question its own id"
+            )
+    return None
+
+
 def chunks_for(path: Path, kind: str | None, warn: Warn) -> list[Chunk] | None:
     """All chunks of one file, or None when the file is skipped (its old chunks are kept)."""
     source = source_key(path)
@@ -193,8 +224,13 @@ def ingest(
     kind: str | None = None,
     warn: Warn | None = None,
     progress: bool | None = None,
+    reserved: Mapping[str, Path] | None = None,
 ) -> IngestReport:
-    """Upsert new chunks, keep unchanged ones, remove chunks of files that changed or are gone."""
+    """Upsert new chunks, keep unchanged ones, remove chunks of files that changed or are gone.
+
+    Question ids are unique across the store: `reserved` (the bank's ids and their files) and ids
+    already stored belong to their file; a file reusing one is refused, and its old chunks kept.
+    """
     report = IngestReport()
     started = time.perf_counter()
 
@@ -205,6 +241,8 @@ def ingest(
 
     files = discover(paths)
     stored = store.ids_by_source()
+    owners = store.question_owners()
+    owners.update({qid: source_key(path) for qid, path in (reserved or {}).items()})
     seen_sources: set[str] = set()
     fresh: list[Chunk] = []
     stale: set[str] = set()
@@ -214,6 +252,13 @@ def ingest(
         chunks = chunks_for(path, kind, note)
         if chunks is None:
             continue
+        clash = id_clash(path, chunks, owners)
+        if clash:
+            note(f"skipped {clash}")
+            continue
+        owners.update(
+            {str(c.metadata["question_id"]): source for c in chunks if c.metadata.get("kind") == "question"}
+        )
         report.documents += 1
         report.chunks += len(chunks)
         old = stored.get(source, set())

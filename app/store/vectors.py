@@ -98,6 +98,15 @@ class CorpusStore:
             by_source.setdefault(str((meta or {}).get("source", "")), set()).add(chunk_id)
         return by_source
 
+    def question_owners(self) -> dict[str, str]:
+        """Stored bank question ids, each with the source file that defines it."""
+        result = self._collection.get(where={"kind": "question"}, include=["metadatas"])
+        return {
+            str(meta["question_id"]): str(meta.get("source", ""))
+            for meta in result["metadatas"] or []
+            if meta and meta.get("question_id")
+        }
+
     def upsert(self, chunks: Sequence[Chunk], batch: int = 64) -> None:
         for start in range(0, len(chunks), batch):
             part = chunks[start : start + batch]
