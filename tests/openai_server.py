@@ -53,6 +53,8 @@ class FakeOpenAI:
         self.queue: deque[Action] = deque()
         self.requests: list[Recorded] = []
         self.default: Responder = default or (lambda body: "ok")
+        # Like a server without structured outputs: a request carrying response_format gets a 400.
+        self.refuse_response_format = False
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
@@ -100,6 +102,10 @@ class FakeOpenAI:
                 if not self.path.endswith("/chat/completions"):
                     self._json(404, {"error": {"message": "not found"}})
                     return
+                if server.refuse_response_format and "response_format" in body:
+                    message = "Unrecognized request argument supplied: response_format"
+                    self._json(400, {"error": {"message": message, "type": "invalid_request_error"}})
+                    return
                 action = server._next() or Action("reply", content=server.default(body))
                 # A client that gave up (a timeout test) leaves nothing to send to.
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
@@ -110,7 +116,12 @@ class FakeOpenAI:
                 if action.kind == "status":
                     self._json(
                         action.status,
-                        {"error": {"message": f"scripted {action.status}", "type": "server_error"}},
+                        {
+                            "error": {
+                                "message": action.content or f"scripted {action.status}",
+                                "type": "server_error",
+                            }
+                        },
                         extra={"retry-after-ms": "5"},
                     )
                 elif action.kind == "hang":

@@ -226,3 +226,43 @@ def test_engine_choice(tmp_path: Path) -> None:
     assert make_engine(Settings(data_dir=tmp_path, openai_api_key="k"), "offline").name == "offline"
     with pytest.raises(UserInputError, match="needs OPENAI_API_KEY"):
         make_engine(Settings(data_dir=tmp_path), "llm")
+
+
+# -- structured outputs ------------------------------------------------------------------------
+
+
+def test_the_judge_asks_for_structured_output_with_bounded_scores(
+    engine: LLMEngine, server: FakeOpenAI, request_: AssessRequest
+) -> None:
+    result = engine.assess(request_)
+    assert result.run.engine == "llm"
+    fmt = server.requests[-1].body["response_format"]
+    assert fmt["type"] == "json_schema"
+    schema = fmt["json_schema"]["schema"]
+    score = schema["$defs"]["DimensionScore"]["properties"]["score"]
+    assert (score["minimum"], score["maximum"]) == (1, 5)
+
+
+def test_an_endpoint_refusing_structured_output_gets_prompt_json_and_is_remembered(
+    engine: LLMEngine, server: FakeOpenAI, request_: AssessRequest
+) -> None:
+    from app.engines.llm import NO_STRUCTURED_OUTPUT
+
+    server.refuse_response_format = True
+    try:
+        first = engine.assess(request_)
+        assert first.run.engine == "llm" and first.run.fallback_reason is None
+        assert [("response_format" in r.body) for r in server.requests] == [True, False]
+        engine.assess(request_)
+        assert "response_format" not in server.requests[-1].body and len(server.requests) == 3
+    finally:
+        NO_STRUCTURED_OUTPUT.discard(engine.endpoint_key)
+
+
+def test_another_400_is_not_taken_for_a_refusal(
+    engine: LLMEngine, server: FakeOpenAI, request_: AssessRequest
+) -> None:
+    server.enqueue(Action("status", status=400, content="context length exceeded"))
+    result = engine.assess(request_)
+    assert result.run.engine == "offline" and result.run.fallback_reason == "request refused (400)"
+    assert len(server.requests) == 1

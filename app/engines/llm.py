@@ -1,6 +1,8 @@
 """The LLM engine: any OpenAI-compatible endpoint through langchain-openai's ChatOpenAI.
 
-Structured output is parsed and validated with pydantic; malformed output gets one repair
+The judge asks for the endpoint's structured output (a JSON schema made from the pydantic model,
+scores bounded); an endpoint that refuses it with a 400 naming the parameter gets prompt-only JSON
+from then on. Output is parsed and validated with pydantic; malformed output gets one repair
 attempt; when the endpoint keeps failing, the offline engine does the job and the result says
 so (engine "offline" with the fallback reason). The API key never leaves the client.
 """
@@ -84,6 +86,30 @@ def _reason(err: BaseException) -> str:
     if isinstance(err, MalformedOutput | json.JSONDecodeError | ValidationError):
         return "malformed output"
     return name
+
+
+# Endpoints (base URL + model) that answered a structured-output request with a 400 naming it.
+NO_STRUCTURED_OUTPUT: set[str] = set()
+_STRUCTURED_WORDS = ("response_format", "json_schema", "structured output", "response format")
+
+
+def response_format(schema: type[BaseModel]) -> dict[str, Any]:
+    """The chat-completions `response_format` for a pydantic model (bounds included)."""
+    return {
+        "type": "json_schema",
+        "json_schema": {
+            "name": schema.__name__.lower(),
+            "schema": schema.model_json_schema(),
+            "strict": False,
+        },
+    }
+
+
+def refuses_structured_output(err: BaseException) -> bool:
+    """A 400 from an endpoint that does not support `response_format` (it names the parameter)."""
+    status = getattr(err, "status_code", None)
+    text = str(err).lower()
+    return status == 400 and any(word in text for word in _STRUCTURED_WORDS)
 
 
 def parse_json(text: str, schema: type[BaseModel]) -> BaseModel:
@@ -183,8 +209,24 @@ class LLMEngine:
         )
         return run
 
-    def _invoke(self, messages: Sequence[Message]) -> Any:
-        return self.chat.invoke([(m.role, m.content) for m in messages])
+    def _invoke(self, messages: Sequence[Message], schema: type[BaseModel] | None = None) -> Any:
+        """One chat call; with a schema, the endpoint's structured output is asked for, unless this
+        endpoint refused it before (then the prompt alone asks for JSON, and parsing checks it)."""
+        chat_messages = [(m.role, m.content) for m in messages]
+        if schema is None or self.endpoint_key in NO_STRUCTURED_OUTPUT:
+            return self.chat.invoke(chat_messages)
+        try:
+            return self.chat.invoke(chat_messages, response_format=response_format(schema))
+        except Exception as err:
+            if not refuses_structured_output(err):
+                raise
+            log.warning("endpoint refused structured output; using prompt-only JSON from now on")
+            NO_STRUCTURED_OUTPUT.add(self.endpoint_key)
+            return self.chat.invoke(chat_messages)
+
+    @property
+    def endpoint_key(self) -> str:
+        return f"{self.settings.openai_base_url or 'https://api.openai.com/v1'}|{self.model}"
 
     def _fallback_run(self, prompt_id: str, reason: str) -> RunInfo:
         log.warning("llm call %s failed (%s); offline engine used", prompt_id, reason)
@@ -205,7 +247,7 @@ class LLMEngine:
         )
         started = time.perf_counter()
         try:
-            reply = self._invoke(messages)
+            reply = self._invoke(messages, Assessment)
             content = self.scrub.final(str(reply.content), MAX_REPLY_CHARS)
             try:
                 assessment = parse_json(content, Assessment)
@@ -235,7 +277,7 @@ class LLMEngine:
                 ),
             ),
         ]
-        reply = self._invoke(repair)
+        reply = self._invoke(repair, Assessment)
         return parse_json(self.scrub.final(str(reply.content), MAX_REPLY_CHARS), Assessment), reply
 
     # -- phrasing ------------------------------------------------------------------------

@@ -8,7 +8,7 @@ candidate may be credited with whatever the engine said:
   covered points;
 - an instruction aimed at the grader earns nothing and is flagged;
 - business value above 2 needs a sentence tied to this problem's outcome (the rubric's ceiling);
-- a dimension above 3 needs at least one quote that really appears in the answer.
+- a dimension above 3 (clarity aside) needs a quote that really appears in the answer.
 
 The offline engine applies the same functions itself, so for it these rules change nothing.
 """
@@ -23,8 +23,10 @@ from app.engines.offline import default_weights
 from app.engines.types import Assessment, DimensionScore
 
 INJECTION_FLAG = "ignored an instruction aimed at the grader"
-# A score above this needs quoted evidence from the answer.
+# A score above this needs quoted evidence from the answer. Clarity is a property of the whole
+# answer (its order and length), which no single quote shows, so it is exempt.
 UNEVIDENCED_MAX = 3
+NEEDS_A_QUOTE = frozenset({"step_back", "business_value", "technical_coverage", "tradeoffs"})
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,8 @@ def _ceiling(dim: DimensionScore, screen: Screen) -> DimensionScore:
     return dim
 
 
-def cap_unevidenced(score: int, evidence: list[str]) -> int:
+def cap_unevidenced(dimension: str, score: int, evidence: list[str]) -> int:
     """A high score with no quote that survived the evidence check is held at UNEVIDENCED_MAX."""
-    return score if evidence or score <= UNEVIDENCED_MAX else UNEVIDENCED_MAX
+    if evidence or score <= UNEVIDENCED_MAX or dimension not in NEEDS_A_QUOTE:
+        return score
+    return UNEVIDENCED_MAX

@@ -249,7 +249,7 @@ class Scorer:
             score = given.score if given else 1
             tip = given.tip if given and given.tip else dim.drill
             evidence = checked.keep(given.evidence if given else [])
-            score = cap_unevidenced(score, evidence)
+            score = cap_unevidenced(dim.id, score, evidence)
             if off_topic and score > OFF_TOPIC_CAPS.get(dim.id, 5):
                 score, evidence, tip = OFF_TOPIC_CAPS[dim.id], [], OFF_TOPIC_TIP
             dims.append(
