@@ -9,7 +9,16 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from app.corpus.models import DIMENSIONS
 from app.errors import UserInputError
+
+SCORED = ("overall", *DIMENSIONS)
+
+
+def _known_dimension(value: str | None) -> str | None:
+    if value is not None and value not in SCORED:
+        raise ValueError(f"unknown dimension {value!r}; use one of {', '.join(SCORED)}")
+    return value
 
 
 class Strict(BaseModel):
@@ -23,6 +32,8 @@ class ScoreRange(Strict):
     max: int = Field(5, ge=1, le=5)
     weight: float = Field(1.0, gt=0)
 
+    _dimension = field_validator("dimension")(_known_dimension)
+
 
 class Contains(Strict):
     type: Literal["contains", "not_contains"]
@@ -35,6 +46,8 @@ class FollowUpTargets(Strict):
     talking_point: str | None = None
     dimension: str | None = None
     weight: float = Field(1.0, gt=0)
+
+    _dimension = field_validator("dimension")(_known_dimension)
 
     @model_validator(mode="after")
     def _one_target(self) -> FollowUpTargets:
@@ -114,14 +127,24 @@ def load_suite(path: Path) -> tuple[Suite, dict[str, str]]:
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise UserInputError(f"{path}: {where}: {first['msg']}") from None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise UserInputError(f"{path}: {where}: {message}") from None
     answers = {}
     for case in suite.cases:
         if case.answer_file:
-            file = path.parent / case.answer_file
-            if not file.is_file():
-                raise UserInputError(f"{path}: case {case.id}: no such answer file {file}")
-            answers[case.id] = file.read_text(encoding="utf-8")
+            answers[case.id] = _answer_text(path, case.id, path.parent / case.answer_file)
         else:
             answers[case.id] = case.answer or ""
     return suite, answers
+
+
+def _answer_text(suite: Path, case: str, file: Path) -> str:
+    if not file.is_file():
+        raise UserInputError(f"{suite}: case {case}: no such answer file {file}")
+    raw = file.read_bytes()
+    if b"\x00" in raw[:8192]:
+        raise UserInputError(f"{suite}: case {case}: answer file {file} is binary, not text")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UserInputError(f"{suite}: case {case}: answer file {file} is not UTF-8 text") from None
