@@ -117,34 +117,45 @@ def load_suite(path: Path) -> tuple[Suite, dict[str, str]]:
     """The suite and the answers of its cases (answer_file read relative to the suite)."""
     if not path.is_file():
         raise UserInputError(f"no such suite file: {path}")
+    text = _read_text(path, str(path))
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        suite = Suite.model_validate(data)
-    except UnicodeDecodeError:
-        raise UserInputError(f"{path} is not UTF-8 text") from None
+        suite = Suite.model_validate(yaml.safe_load(text))
     except yaml.YAMLError as err:
-        raise UserInputError(f"{path}: malformed YAML ({getattr(err, 'problem', err)})") from None
+        raise UserInputError(_one_line(f"{path}: malformed YAML ({_yaml_problem(err)})")) from None
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         message = str(first["msg"]).removeprefix("Value error, ")
-        raise UserInputError(f"{path}: {where}: {message}") from None
+        raise UserInputError(_one_line(f"{path}: {where}: {message}")) from None
     answers = {}
     for case in suite.cases:
         if case.answer_file:
-            answers[case.id] = _answer_text(path, case.id, path.parent / case.answer_file)
+            file = path.parent / case.answer_file
+            what = _one_line(f"{path}: case {case.id}: answer file {file}")
+            if not file.is_file():
+                raise UserInputError(_one_line(f"{path}: case {case.id}: no such answer file {file}"))
+            answers[case.id] = _read_text(file, what)
         else:
             answers[case.id] = case.answer or ""
     return suite, answers
 
 
-def _answer_text(suite: Path, case: str, file: Path) -> str:
-    if not file.is_file():
-        raise UserInputError(f"{suite}: case {case}: no such answer file {file}")
+def _read_text(file: Path, what: str) -> str:
     raw = file.read_bytes()
     if b"\x00" in raw[:8192]:
-        raise UserInputError(f"{suite}: case {case}: answer file {file} is binary, not text")
+        raise UserInputError(f"{what} is a binary file, not text")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise UserInputError(f"{suite}: case {case}: answer file {file} is not UTF-8 text") from None
+        raise UserInputError(f"{what} is not UTF-8 text") from None
+
+
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None) or str(err)
+    return f"{problem} at line {mark.line + 1}" if mark is not None else str(problem)
+
+
+def _one_line(text: str) -> str:
+    """Messages quote the user's file (YAML errors, case ids): keep them to one line."""
+    return " ".join(text.split())
