@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import io
 import ipaddress
 import json
 import os
+import shutil
+import sqlite3
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, NoReturn
 
-from app.config import load_settings
+from app.config import Settings, load_settings
 from app.corpus.models import DIFFICULTIES, TRACKS
 from app.errors import CoachError, UserInputError
-from app.services import Services, build_services
-from app.store.vectors import KINDS
 
-Handler = Callable[[argparse.Namespace, Services], int]
+if TYPE_CHECKING:  # the services pull in models and stores: imported only once the input is checked
+    from app.services import Services
+
+Handler = Callable[[argparse.Namespace, "Services"], int]
 
 
 def _print_json(data: object) -> None:
@@ -104,21 +111,15 @@ def read_answer(args: argparse.Namespace) -> str:
     """The answer from --answer, --answer-file or stdin ('-'), as UTF-8 text."""
     if args.answer is not None:
         return str(args.answer)
-    if args.answer_file == "-":
-        raw = sys.stdin.buffer.read()
-        source = "standard input"
-    else:
-        path = Path(args.answer_file)
-        if not path.is_file():
-            raise UserInputError(f"no such answer file: {path}")
-        raw = path.read_bytes()
-        source = str(path)
+    if args.answer_file != "-":
+        return read_text_file(Path(args.answer_file), "answer file")
+    raw = sys.stdin.buffer.read()
     if b"\x00" in raw[:8192]:
-        raise UserInputError(f"{source} is a binary file, not an answer")
+        raise UserInputError("standard input is binary, not an answer")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise UserInputError(f"{source} is not UTF-8 text") from None
+        raise UserInputError("standard input is not UTF-8 text") from None
 
 
 def cmd_feedback(args: argparse.Namespace, services: Services) -> int:
@@ -140,7 +141,14 @@ def cmd_interview(args: argparse.Namespace, services: Services) -> int:
     """A mock interview in the terminal (or scripted from a file or a pipe)."""
     from app.interview_cli import run_interview
 
-    return run_interview(args, services)
+    if isinstance(sys.stdin, io.TextIOWrapper):  # piped bytes that are not UTF-8: refuse, never store
+        sys.stdin.reconfigure(encoding="utf-8", errors="strict")
+    try:
+        return run_interview(args, services)
+    except UnicodeDecodeError:
+        raise UserInputError(
+            "standard input is not UTF-8 text; the answers before it are saved (see `coach sessions list`)"
+        ) from None
 
 
 def cmd_sessions(args: argparse.Namespace, services: Services) -> int:
@@ -150,10 +158,11 @@ def cmd_sessions(args: argparse.Namespace, services: Services) -> int:
     return run_sessions(args, services)
 
 
-def cmd_config(args: argparse.Namespace, services: Services) -> int:
-    """Show the settings in force (never the API key)."""
-    for key, value in services.settings.describe().items():
+def show_config(settings: Settings) -> int:
+    """Show the settings in force (never the API key), then whether the data folder is usable."""
+    for key, value in settings.describe().items():
         print(f"{key:<16} {value}")
+    check_data_dir(settings.data_dir)
     return 0
 
 
@@ -191,8 +200,200 @@ def cmd_serve(args: argparse.Namespace, services: Services) -> int:
     return 0
 
 
+class CoachParser(argparse.ArgumentParser):
+    """argparse whose mistakes read like every other error: one line, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
+
+
+def positive_int(raw: str) -> int:
+    """A count of 1 or more: a limit of 0 or -1 would silently mean 'all' or 'all but one'."""
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def port_number(raw: str) -> int:
+    value = positive_int(raw)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"must be a port from 1 to 65535, got {value}")
+    return value
+
+
+class StoreKinds:
+    """The store's kinds as argparse choices, imported only when used (the store module loads Chroma)."""
+
+    def _kinds(self) -> tuple[str, ...]:
+        from app.store.vectors import KINDS
+
+        return KINDS
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._kinds()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._kinds())
+
+
+def check_argv_text(argv: Sequence[str]) -> None:
+    """Bytes that are not UTF-8 reach Python as lone surrogates, which no later step can print or hash."""
+    for index, item in enumerate(argv):
+        try:
+            item.encode("utf-8")
+        except UnicodeEncodeError:
+            option, _, _ = item.partition("=")
+            if not option.startswith("-") or option == item:
+                option = argv[index - 1] if index and argv[index - 1].startswith("-") else ""
+            named = f"the value of {option}" if option.startswith("-") else f"argument {index + 1}"
+            raise UserInputError(
+                f"{named} is not valid UTF-8 text: set your terminal to UTF-8, or pass the text in a file"
+            ) from None
+
+
+def read_text_file(path: Path, what: str) -> str:
+    """A UTF-8 text file, or one line saying why it cannot be one."""
+    if path.is_dir():
+        raise UserInputError(f"{what} {path} is a folder, not a file")
+    if not path.is_file():
+        raise UserInputError(f"{what} {path} does not exist")
+    raw = path.read_bytes()
+    if b"\x00" in raw[:8192]:
+        raise UserInputError(f"{what} {path} is a binary file, not text")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UserInputError(f"{what} {path} is not UTF-8 text") from None
+
+
+def check_output_path(raw: str, option: str) -> None:
+    """A file we will write later: refuse now what would fail then (after a whole interview)."""
+    path = Path(raw)
+    if path.is_dir():
+        raise UserInputError(f"{option} {path} is a folder: give a file name inside it")
+    parent = path.parent
+    if parent.exists() and not parent.is_dir():
+        raise UserInputError(f"{option} {path}: {parent} is a file, not a folder")
+    if not parent.is_dir():
+        raise UserInputError(f"{option} {path}: the folder {parent} does not exist; create it first")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UserInputError(f"{option} {path}: cannot write there (read-only or no permission)")
+
+
+def check_paths(args: argparse.Namespace) -> None:
+    """Files named on the command line, checked before any work starts."""
+    if getattr(args, "focus_file", None):
+        read_text_file(Path(args.focus_file), "--focus-file")
+    if getattr(args, "answers_file", None):
+        read_text_file(Path(args.answers_file), "--answers-file")
+    if getattr(args, "transcript_out", None):
+        check_output_path(args.transcript_out, "--transcript-out")
+    if getattr(args, "out", None):
+        check_output_path(args.out, "--out")
+    precheck = getattr(args, "precheck", None)
+    if precheck is not None:
+        precheck(args)
+
+
+def check_data_dir(path: Path) -> None:
+    """The data folder exists (made if needed) and takes writes; otherwise one line naming it."""
+    where = f"COACH_DATA_DIR {path}"
+    if path.exists() and not path.is_dir():
+        raise UserInputError(f"{where} is a file, not a folder: point COACH_DATA_DIR at a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise UserInputError(
+            f"{where} cannot be created: a part of that path is a file; point COACH_DATA_DIR at a folder"
+        ) from None
+    except OSError as err:
+        raise UserInputError(f"{where} cannot be created ({err.strerror}); choose another folder") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise UserInputError(f"{where} is read-only: point COACH_DATA_DIR at a folder you can write to")
+
+
+def _chain(err: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _path_of(value: object) -> str | None:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, sqlite3.Connection):
+        try:
+            return str(value.execute("PRAGMA database_list").fetchone()[2]) or None
+        except sqlite3.Error:  # a closed or broken connection: look further out
+            return None
+    return None
+
+
+def _file_written(tb: TracebackType | None, settings: Settings | None) -> str:
+    """The file a failed write was for. sqlite errors, and writes after open(), name none: take the
+    innermost frame holding a path or a database connection (as a local, or on its `self`)."""
+    frames = []
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    for frame in reversed(frames):
+        owner = frame.f_locals.get("self")
+        candidates = [*frame.f_locals.values()] + [
+            getattr(owner, name, None) for name in ("path", "_conn", "conn")
+        ]
+        for candidate in candidates:
+            found = _path_of(candidate)
+            if found:
+                return found
+    return str(settings.data_dir) if settings else "the data folder"
+
+
+def _no_space_left(where: str) -> bool:
+    """sqlite reports a full disk as 'disk I/O error' when its WAL index cannot grow: ask the disk."""
+    folder = Path(where)
+    while not folder.is_dir() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        return shutil.disk_usage(folder).free < 64 * 1024
+    except OSError:
+        return False
+
+
+def _is_full(err: BaseException) -> bool:
+    if isinstance(err, OSError):
+        return err.errno == errno.ENOSPC
+    return isinstance(err, sqlite3.Error) and (
+        getattr(err, "sqlite_errorname", "") == "SQLITE_FULL" or "disk is full" in str(err)
+    )
+
+
+def storage_failure(err: BaseException, settings: Settings | None) -> CoachError | None:
+    """A failed write in words. A full disk hides behind sqlite's 'cannot rollback' error, so the
+    whole chain of causes is searched; the file is named even when the error does not name it."""
+    chain = list(_chain(err))
+    cause = next((c for c in chain if _is_full(c)), None) or next(
+        (c for c in chain if isinstance(c, OSError | sqlite3.Error)), None
+    )
+    if cause is None:
+        return None
+    filename = getattr(cause, "filename", None)
+    where = str(filename) if filename else _file_written(cause.__traceback__ or err.__traceback__, settings)
+    if _is_full(cause) or _no_space_left(where):
+        return CoachError(f"the disk is full: could not write {where}; free some space and try again")
+    if isinstance(cause, OSError):
+        return CoachError(f"could not use {where}: {cause.strerror or cause}")
+    return CoachError(f"could not use {where}: {cause}")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="coach", description="MLE Interview Coach")
+    parser = CoachParser(prog="coach", description="MLE Interview Coach")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("ingest", help="ingest the corpus or your documents into the store")
@@ -202,9 +403,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("search", help="semantic search over the store")
     p.add_argument("query")
-    p.add_argument("--k", type=int, default=5)
+    p.add_argument("--k", type=positive_int, default=5)
     p.add_argument("--track", choices=TRACKS)
-    p.add_argument("--kind", choices=KINDS)
+    p.add_argument("--kind", choices=StoreKinds(), metavar="KIND", help="one of: %(choices)s")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_search)
 
@@ -242,7 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sessions", help="past interview sessions")
     ssub = p.add_subparsers(dest="sessions_command", required=True)
     lst = ssub.add_parser("list", help="recent sessions")
-    lst.add_argument("--limit", type=int, default=20)
+    lst.add_argument("--limit", type=positive_int, default=20)
     shw = ssub.add_parser("show", help="a session's transcript")
     shw.add_argument("id")
     exp = ssub.add_parser("export", help="export a transcript")
@@ -256,11 +457,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_eval_parser(sub)
 
     p = sub.add_parser("config", help="show the settings in force")
-    p.set_defaults(handler=cmd_config)
+    p.set_defaults(handler=None)
 
     p = sub.add_parser("serve", help="serve the web app")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--port", type=port_number, default=7860)
     p.add_argument("--insecure-no-auth", action="store_true", help="allow a non-loopback host without auth")
     p.set_defaults(handler=cmd_serve)
     return parser
@@ -268,13 +469,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `coach` console script."""
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    settings: Settings | None = None
     try:
-        services = build_services(load_settings())
-        return int(args.handler(args, services))
+        check_argv_text(argv)
+        args = build_parser().parse_args(argv)
+        settings = load_settings()
+        if args.handler is None:
+            return show_config(settings)
+        check_paths(args)
+        check_data_dir(settings.data_dir)
+        from app.services import build_services
+
+        return int(args.handler(args, build_services(settings)))
     except CoachError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return err.exit_code
+        return report(err)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -283,6 +492,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+    except (OSError, sqlite3.Error) as err:
+        failure = storage_failure(err, settings)
+        if failure is None:
+            raise
+        return report(failure)
+
+
+def report(err: CoachError) -> int:
+    print(f"error: {err}", file=sys.stderr)
+    return err.exit_code
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ EngineChoice = Literal["offline", "llm", "auto"]
 ENGINE_CHOICES: tuple[str, ...] = ("offline", "llm", "auto")
 DEFAULT_MODEL = "gpt-4o-mini"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MAX_TIMEOUT_S = 3600.0  # an hour: beyond that a hung server looks like a hung coach
+MAX_RETRIES = 10
 
 
 @dataclass(frozen=True)
@@ -73,24 +76,33 @@ class Settings:
         }
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
-        raise UserInputError(f"{name} must be a whole number, got {raw!r}") from None
+        raise UserInputError(f"{name} must be a whole number from {low} to {high}, got {raw!r}") from None
+    if not low <= value <= high:
+        raise UserInputError(f"{name} must be from {low} to {high}, got {raw!r}")
+    return value
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
+def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    """A number in (low, high]: a timeout of 0 or less would fail every call, and be blamed on the model."""
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
-        raise UserInputError(f"{name} must be a number, got {raw!r}") from None
+        value = math.nan
+    if not (math.isfinite(value) and low < value <= high):
+        raise UserInputError(
+            f"{name} must be a number of seconds above {low:g} and at most {high:g}, got {raw!r}"
+        )
+    return value
 
 
 def _engine(raw: str) -> EngineChoice:
@@ -113,7 +125,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         model=env.get("COACH_MODEL", "").strip() or DEFAULT_MODEL,
         engine=_engine(env.get("COACH_ENGINE", "")),
         chroma_host=env.get("CHROMA_HOST", "").strip() or None,
-        chroma_port=_int(env, "CHROMA_PORT", 8000),
-        llm_timeout_s=_float(env, "COACH_LLM_TIMEOUT", 30.0),
-        llm_max_retries=_int(env, "COACH_LLM_MAX_RETRIES", 2),
+        chroma_port=_int(env, "CHROMA_PORT", 8000, 1, 65535),
+        llm_timeout_s=_float(env, "COACH_LLM_TIMEOUT", 30.0, 0, MAX_TIMEOUT_S),
+        llm_max_retries=_int(env, "COACH_LLM_MAX_RETRIES", 2, 0, MAX_RETRIES),
     )

@@ -6,22 +6,33 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.engines.llm import LLMEngine
-from app.engines.types import ModelSeam
+from app.corpus.models import DIMENSIONS
 from app.errors import UserInputError
-from app.evaluation.cache import CachedEngine
-from app.evaluation.dataset import Columns, evaluate_dataset, parse_scale, parse_where
+from app.evaluation.dataset import Columns, load_dataset, parse_scale, parse_where
 from app.evaluation.report import compare_markdown, dataset_markdown, suite_markdown, write_reports
-from app.evaluation.runner import DIMENSION_CHOICES, run_suite
 from app.evaluation.suite import load_suite
-from app.scoring.scorer import Scorer
-from app.services import Services
+
+if TYPE_CHECKING:  # models and stores load only after the inputs are checked (check_inputs)
+    from app.engines.llm import LLMEngine
+    from app.evaluation.cache import CachedEngine
+    from app.scoring.scorer import Scorer
+    from app.services import Services
+
+DIMENSION_CHOICES = ("overall", "content", *DIMENSIONS)
+CONTENT_NOTE = (
+    "note: --reference-col with the default --against overall measures communication; "
+    "--against content measures correctness against the reference"
+)
 
 
 def build_scorer(services: Services, engine: str, prompt_version: str | None) -> tuple[Scorer, CachedEngine]:
-    seam: ModelSeam = services.scorer(engine).engine
+    from app.engines.llm import LLMEngine
+    from app.evaluation.cache import CachedEngine
+    from app.scoring.scorer import Scorer
+
+    seam = services.scorer(engine).engine
     if prompt_version and isinstance(seam, LLMEngine):
         seam.judge_prompt = services_prompt(seam, prompt_version)
     cached = CachedEngine(seam, services.settings.cache_dir / "eval-calls", prompt_version)
@@ -45,6 +56,8 @@ def stats(cached: CachedEngine) -> Any:
 def run_suite_file(
     args: argparse.Namespace, services: Services, engine: str, prompt: str | None
 ) -> dict[str, Any]:
+    from app.evaluation.runner import run_suite
+
     suite, answers = load_suite(Path(args.suite))
     scorer, cached = build_scorer(services, engine, prompt)
     suite = suite.model_copy(update={"engine": engine, "prompt_version": prompt})
@@ -105,7 +118,7 @@ def side(
     return run_suite_file(args, services, args.engine or "llm", value)
 
 
-def dataset_command(args: argparse.Namespace, services: Services) -> int:
+def dataset_columns(args: argparse.Namespace) -> Columns:
     if not (
         args.answer_col
         and args.label_col
@@ -116,21 +129,45 @@ def dataset_command(args: argparse.Namespace, services: Services) -> int:
         )
     if args.against not in DIMENSION_CHOICES:
         raise UserInputError(f"--against must be one of {', '.join(DIMENSION_CHOICES)}")
-    scorer, _ = build_scorer(services, args.engine or "offline", args.prompt_version)
-    columns = Columns(
+    return Columns(
         args.question_col or "", args.answer_col, args.label_col, args.reference_col, args.question_id_col
     )
-    report = evaluate_dataset(
-        scorer,
-        Path(args.dataset),
-        columns,
-        parse_scale(args.label_scale),
-        args.against,
-        args.limit,
-        args.concurrency,
-        sys.stderr.isatty(),
-        parse_where(args.where),
-    )
+
+
+def check_inputs(args: argparse.Namespace) -> None:
+    """Every check of the suite or dataset that needs no model, before one is loaded."""
+    if args.simulate:
+        return
+    if args.dataset:
+        args.against_given = args.against is not None
+        args.against = args.against or "overall"
+        columns = dataset_columns(args)
+        scale = parse_scale(args.label_scale)
+        where = parse_where(args.where)
+        args.dataset_rows = load_dataset(Path(args.dataset), columns, scale, args.limit, where)
+    elif args.suite:
+        load_suite(Path(args.suite))
+    else:
+        raise UserInputError("give a suite file, or --dataset FILE")
+
+
+def dataset_command(args: argparse.Namespace, services: Services) -> int:
+    from app.evaluation.dataset import evaluate_rows
+
+    if args.against is None:
+        args.against_given, args.against = False, "overall"
+    if args.reference_col and not getattr(args, "against_given", True):
+        print(CONTENT_NOTE, file=sys.stderr)
+    columns = dataset_columns(args)
+    scale = parse_scale(args.label_scale)
+    rows = getattr(args, "dataset_rows", None)
+    if rows is None:
+        rows = load_dataset(Path(args.dataset), columns, scale, args.limit, parse_where(args.where))
+    scorer, _ = build_scorer(services, args.engine or "offline", args.prompt_version)
+    report = {
+        "dataset": str(args.dataset),
+        **evaluate_rows(scorer, rows, columns, scale, args.against, args.concurrency, progress=True),
+    }
     text = dataset_markdown(report)
     paths = write_reports(Path(args.dataset).stem, report, text, args.html)
     print(json.dumps(report["metrics"]) if args.json else text)
@@ -139,6 +176,8 @@ def dataset_command(args: argparse.Namespace, services: Services) -> int:
 
 
 def add_parser(sub: Any) -> None:
+    from app.cli import positive_int
+
     p = sub.add_parser("eval", help="run an eval suite or a labelled dataset")
     p.add_argument("suite", nargs="?", help="a suite YAML file (e.g. evals/suites/feedback.smoke.v1.yaml)")
     p.add_argument("--dataset", help="a labelled .csv or .jsonl file")
@@ -148,8 +187,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--reference-col")
     p.add_argument("--label-col")
     p.add_argument("--label-scale", default="1:5", help="MIN:MAX of the labels (default 1:5)")
-    p.add_argument("--against", default="overall", help="overall, content, or a rubric dimension")
-    p.add_argument("--limit", type=int)
+    p.add_argument("--against", help="overall (default), content, or a rubric dimension")
+    p.add_argument("--limit", type=positive_int, help="score only the first N rows")
     p.add_argument(
         "--where",
         action="append",
@@ -159,9 +198,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--engine", choices=["offline", "llm"])
     p.add_argument("--prompt-version", help="e.g. scorer.judge.v1 (LLM engine)")
     p.add_argument("--compare", nargs=2, metavar=("A", "B"), help="two engines or two prompt versions")
-    p.add_argument("--concurrency", type=int, default=4)
+    p.add_argument("--concurrency", type=positive_int, default=4)
     p.add_argument("--simulate", action="store_true", help="interview scripted candidate personas end to end")
-    p.add_argument("--questions", type=int, default=2, help="questions per simulated interview")
+    p.add_argument("--questions", type=positive_int, default=2, help="questions per simulated interview")
     p.add_argument("--html", action="store_true", help="also write an HTML report with a calibration plot")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
-    p.set_defaults(handler=eval_command)
+    p.set_defaults(handler=eval_command, precheck=check_inputs)

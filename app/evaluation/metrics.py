@@ -44,7 +44,9 @@ def rmse(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def quadratic_weighted_kappa(x: np.ndarray, y: np.ndarray, low: int = 1, high: int = 5) -> float:
-    """Cohen's kappa with quadratic weights on integer ratings low..high."""
+    """Cohen's kappa with quadratic weights on integer ratings low..high (NaN for non-finite ratings)."""
+    if not (np.isfinite(np.asarray(x, float)).all() and np.isfinite(np.asarray(y, float)).all()):
+        return float("nan")  # a NaN rating has no cell in the table (it used to index out of it)
     a = np.clip(np.rint(np.asarray(x, float)), low, high).astype(int) - low
     b = np.clip(np.rint(np.asarray(y, float)), low, high).astype(int) - low
     k = high - low + 1

@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from app.corpus.models import DIMENSIONS
 from app.errors import CoachError
 from app.evaluation.metrics import bootstrap_ci, mae, pearson, quadratic_weighted_kappa, rmse, spearman
 from app.evaluation.suite import Case, Contains, Flag, FollowUpTargets, Limit, ScoreRange, Suite
@@ -173,6 +172,3 @@ def agreement(predicted: list[float], human: list[float]) -> dict[str, Any]:
         low, high = bootstrap_ci(metric, predicted, human, n=500)
         out[name] = {"value": round(value, 4), "ci95": [round(low, 4), round(high, 4)]}
     return out
-
-
-DIMENSION_CHOICES = ("overall", "content", *DIMENSIONS)

@@ -9,7 +9,16 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from app.corpus.models import DIMENSIONS
 from app.errors import UserInputError
+
+SCORED = ("overall", *DIMENSIONS)
+
+
+def _known_dimension(value: str | None) -> str | None:
+    if value is not None and value not in SCORED:
+        raise ValueError(f"unknown dimension {value!r}; use one of {', '.join(SCORED)}")
+    return value
 
 
 class Strict(BaseModel):
@@ -23,6 +32,8 @@ class ScoreRange(Strict):
     max: int = Field(5, ge=1, le=5)
     weight: float = Field(1.0, gt=0)
 
+    _dimension = field_validator("dimension")(_known_dimension)
+
 
 class Contains(Strict):
     type: Literal["contains", "not_contains"]
@@ -35,6 +46,8 @@ class FollowUpTargets(Strict):
     talking_point: str | None = None
     dimension: str | None = None
     weight: float = Field(1.0, gt=0)
+
+    _dimension = field_validator("dimension")(_known_dimension)
 
     @model_validator(mode="after")
     def _one_target(self) -> FollowUpTargets:
@@ -104,24 +117,45 @@ def load_suite(path: Path) -> tuple[Suite, dict[str, str]]:
     """The suite and the answers of its cases (answer_file read relative to the suite)."""
     if not path.is_file():
         raise UserInputError(f"no such suite file: {path}")
+    text = _read_text(path, str(path))
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        suite = Suite.model_validate(data)
-    except UnicodeDecodeError:
-        raise UserInputError(f"{path} is not UTF-8 text") from None
+        suite = Suite.model_validate(yaml.safe_load(text))
     except yaml.YAMLError as err:
-        raise UserInputError(f"{path}: malformed YAML ({getattr(err, 'problem', err)})") from None
+        raise UserInputError(_one_line(f"{path}: malformed YAML ({_yaml_problem(err)})")) from None
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise UserInputError(f"{path}: {where}: {first['msg']}") from None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise UserInputError(_one_line(f"{path}: {where}: {message}")) from None
     answers = {}
     for case in suite.cases:
         if case.answer_file:
             file = path.parent / case.answer_file
+            what = _one_line(f"{path}: case {case.id}: answer file {file}")
             if not file.is_file():
-                raise UserInputError(f"{path}: case {case.id}: no such answer file {file}")
-            answers[case.id] = file.read_text(encoding="utf-8")
+                raise UserInputError(_one_line(f"{path}: case {case.id}: no such answer file {file}"))
+            answers[case.id] = _read_text(file, what)
         else:
             answers[case.id] = case.answer or ""
     return suite, answers
+
+
+def _read_text(file: Path, what: str) -> str:
+    raw = file.read_bytes()
+    if b"\x00" in raw[:8192]:
+        raise UserInputError(f"{what} is a binary file, not text")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UserInputError(f"{what} is not UTF-8 text") from None
+
+
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None) or str(err)
+    return f"{problem} at line {mark.line + 1}" if mark is not None else str(problem)
+
+
+def _one_line(text: str) -> str:
+    """Messages quote the user's file (YAML errors, case ids): keep them to one line."""
+    return " ".join(text.split())

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import zipfile
+import zlib
 from collections import OrderedDict
 from pathlib import Path
 
@@ -35,8 +37,10 @@ class VectorCache:
                     return
                 for key, row in zip(data["keys"], data["vectors"], strict=True):
                     self._vectors[str(key)] = row
-        except (OSError, ValueError, KeyError):
-            self._vectors.clear()  # a damaged cache is rebuilt, never trusted
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error):
+            # a damaged cache (truncated by a full disk or a kill mid-write) is rebuilt, never trusted
+            self._vectors.clear()
+            self._dirty = True
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
