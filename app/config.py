@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Mapping
@@ -35,6 +36,8 @@ class Settings:
     chroma_port: int = 8000
     llm_timeout_s: float = 30.0
     llm_max_retries: int = 2
+    # USD per 1M tokens (input, output) for models beyond the built-in table (COACH_PRICES).
+    prices: Mapping[str, tuple[float, float]] = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def chroma_dir(self) -> Path:
@@ -105,6 +108,23 @@ def _float(env: Mapping[str, str], name: str, default: float, low: float, high: 
     return value
 
 
+def _prices(raw: str) -> dict[str, tuple[float, float]]:
+    """COACH_PRICES: JSON like {"my-model": [0.1, 0.4]}, USD per 1M input and output tokens."""
+    if not raw.strip():
+        return {}
+    problem = 'COACH_PRICES must be JSON like {"my-model": [0.1, 0.4]} (USD per 1M input and output tokens)'
+    try:
+        data = json.loads(raw)
+        table = {str(k): (float(v[0]), float(v[1])) for k, v in data.items() if len(v) == 2}
+    except (ValueError, TypeError, IndexError, AttributeError, KeyError):
+        raise UserInputError(problem) from None
+    if len(table) != len(data) or not all(
+        math.isfinite(x) and x >= 0 for pair in table.values() for x in pair
+    ):
+        raise UserInputError(problem + "; prices are numbers of 0 or more")
+    return table
+
+
 def _engine(raw: str) -> EngineChoice:
     value = raw.strip().lower() or "auto"
     if value not in ENGINE_CHOICES:
@@ -128,4 +148,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         chroma_port=_int(env, "CHROMA_PORT", 8000, 1, 65535),
         llm_timeout_s=_float(env, "COACH_LLM_TIMEOUT", 30.0, 0, MAX_TIMEOUT_S),
         llm_max_retries=_int(env, "COACH_LLM_MAX_RETRIES", 2, 0, MAX_RETRIES),
+        prices=_prices(env.get("COACH_PRICES", "")),
     )

@@ -336,3 +336,27 @@ def test_fuzz_the_scorer(corpus_services: Services, answer: str) -> None:
         assert all(q in answer for q in dim.evidence)
     assert all(s.evidence in answer for s in card.strengths)
     assert all(c.evidence in answer for c in card.covered)
+
+
+@pytest.mark.parametrize(
+    "raw", ['{"m": [-1, 2]}', '{"m": [1]}', '{"m": ["a", 2]}', '{"m": [1, Infinity]}', "[1, 2]", "not json"]
+)
+def test_bad_prices_are_refused_at_start(raw: str) -> None:
+    from app.config import load_settings
+    from app.errors import UserInputError
+
+    with pytest.raises(UserInputError, match="COACH_PRICES"):
+        load_settings({"COACH_PRICES": raw})
+
+
+def test_an_unknown_judge_prompt_is_refused_when_the_engine_is_built(
+    hostile: FakeOpenAI, tmp_path: Path
+) -> None:
+    from app.errors import NotFoundError
+
+    with pytest.raises(NotFoundError):
+        LLMEngine(llm_settings(hostile, tmp_path), judge_prompt="scorer.judge.v99")
+    assert (
+        LLMEngine(llm_settings(hostile, tmp_path), judge_prompt="scorer.judge.v2").judge_prompt
+        == "scorer.judge.v2"
+    )

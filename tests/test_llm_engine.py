@@ -11,7 +11,7 @@ import pytest
 from openai_server import Action, FakeOpenAI
 from scripted import follow_up_request
 
-from app.config import Settings
+from app.config import Settings, load_settings
 from app.engines.budget import PROMPT_BUDGET, cost_usd, price_table
 from app.engines.factory import make_engine
 from app.engines.llm import LLMEngine
@@ -214,10 +214,10 @@ def test_key_never_appears_in_logs_or_results(
 def test_cost_table_and_override(monkeypatch: pytest.MonkeyPatch) -> None:
     assert cost_usd("gpt-4o-mini", 1_000_000, 0, price_table({})) == pytest.approx(0.15)
     assert cost_usd("llama3", 1000, 1000, price_table({})) == 0.0
-    table = price_table({"COACH_PRICES": '{"llama3": [1, 2]}'})
+    table = price_table(load_settings({"COACH_PRICES": '{"llama3": [1, 2]}'}).prices)
     assert cost_usd("llama3", 1_000_000, 1_000_000, table) == pytest.approx(3.0)
     with pytest.raises(UserInputError):
-        price_table({"COACH_PRICES": "not json"})
+        load_settings({"COACH_PRICES": "not json"})
 
 
 def test_engine_choice(tmp_path: Path) -> None:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from app.errors import UserInputError
 from app.prompts import Message
 from app.tokens import count_tokens
 
 PROMPT_BUDGET = 2000  # tokens of prompt at any turn
 HISTORY_SHARE = 0.45  # share of the budget that recent turns may use
 
-# USD per 1M tokens (input, output). Override with COACH_PRICES='{"model": [in, out]}'.
+# USD per 1M tokens (input, output). Settings.prices (COACH_PRICES) adds or overrides models.
 DEFAULT_PRICES: dict[str, tuple[float, float]] = {
     "gpt-4o-mini": (0.15, 0.60),
     "gpt-4o": (2.50, 10.00),
@@ -24,18 +21,9 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
 }
 
 
-def price_table(env: dict[str, str] | None = None) -> dict[str, tuple[float, float]]:
-    """Default prices merged with COACH_PRICES (JSON) from the environment."""
-    raw = (env if env is not None else dict(os.environ)).get("COACH_PRICES", "").strip()
-    table = dict(DEFAULT_PRICES)
-    if not raw:
-        return table
-    try:
-        extra = json.loads(raw)
-        table.update({str(k): (float(v[0]), float(v[1])) for k, v in extra.items()})
-    except (ValueError, TypeError, IndexError, AttributeError):
-        raise UserInputError('COACH_PRICES must be JSON like {"model": [0.15, 0.6]}') from None
-    return table
+def price_table(overrides: Mapping[str, tuple[float, float]] | None = None) -> dict[str, tuple[float, float]]:
+    """Default prices merged with the settings' COACH_PRICES (validated in app.config)."""
+    return {**DEFAULT_PRICES, **(overrides or {})}
 
 
 def cost_usd(

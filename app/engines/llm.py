@@ -154,15 +154,16 @@ class LLMEngine:
         fallback: OfflineEngine | None = None,
         prompts: PromptLibrary | None = None,
         chat: Any = None,
+        judge_prompt: str | None = None,
     ) -> None:
         self.settings = settings
         self.model = settings.model
         self.fallback = fallback or OfflineEngine()
         self.prompts = prompts or load_prompts()
-        self.prices = price_table()
+        self.prices = price_table(settings.prices)
         self._chat = chat
-        self.calls: list[RunInfo] = []
-        self.judge_prompt: str | None = None  # a pinned version (evals); default: the latest
+        # A pinned judge prompt version (evals); default: the latest. Unknown: a NotFoundError now.
+        self.judge_prompt = self.prompts.get(judge_prompt).id if judge_prompt else None
         self.scrub = Scrubber([settings.openai_api_key])
 
     @property
@@ -199,7 +200,6 @@ class LLMEngine:
             cost_usd=round(cost_usd(self.model, prompt_tokens, completion_tokens, self.prices), 6),
             latency_ms=round((time.perf_counter() - started) * 1000, 1),
         )
-        self.calls.append(run)
         log.info(
             "llm call %s model=%s tokens=%d+%d",
             prompt.id,

@@ -30,6 +30,7 @@ class CachedEngine:
         self.prompt_version = prompt_version
         self.hits = 0
         self.misses = 0
+        self.cost_usd = 0.0  # spent on the calls this run made (cache hits cost nothing)
         self._lock = threading.Lock()
         folder.mkdir(parents=True, exist_ok=True)
 
@@ -60,6 +61,7 @@ class CachedEngine:
         result = self.engine.assess(request)
         with self._lock:
             self.misses += 1
+            self.cost_usd += result.run.cost_usd
         if not result.run.fallback_reason:  # a fallback is not what the model said: never cached
             payload = {"assessment": result.assessment.model_dump(), "run": result.run.model_dump()}
             tmp = path.with_suffix(".tmp")

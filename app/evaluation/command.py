@@ -15,7 +15,6 @@ from app.evaluation.report import compare_markdown, dataset_markdown, suite_mark
 from app.evaluation.suite import load_suite
 
 if TYPE_CHECKING:  # models and stores load only after the inputs are checked (check_inputs)
-    from app.engines.llm import LLMEngine
     from app.evaluation.cache import CachedEngine
     from app.scoring.scorer import Scorer
     from app.services import Services
@@ -28,27 +27,19 @@ CONTENT_NOTE = (
 
 
 def build_scorer(services: Services, engine: str, prompt_version: str | None) -> tuple[Scorer, CachedEngine]:
-    from app.engines.llm import LLMEngine
+    from app.engines.factory import make_engine
     from app.evaluation.cache import CachedEngine
     from app.scoring.scorer import Scorer
 
-    seam = services.scorer(engine).engine
-    if prompt_version and isinstance(seam, LLMEngine):
-        seam.judge_prompt = services_prompt(seam, prompt_version)
+    seam = make_engine(services.settings, engine, judge_prompt=prompt_version)
     cached = CachedEngine(seam, services.settings.cache_dir / "eval-calls", prompt_version)
     store = services._store_if_ready()
     return Scorer(cached, services.bank, services.rubric, store), cached
 
 
-def services_prompt(engine: LLMEngine, prompt_version: str) -> str:
-    engine.prompts.get(prompt_version)  # a clear NotFoundError for an unknown version
-    return prompt_version
-
-
 def stats(cached: CachedEngine) -> Any:
     def read() -> tuple[int, int, float]:
-        calls = getattr(cached.engine, "calls", [])
-        return cached.misses, cached.hits, round(sum(c.cost_usd for c in calls), 6)
+        return cached.misses, cached.hits, round(cached.cost_usd, 6)
 
     return read
 
