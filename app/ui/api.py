@@ -30,7 +30,7 @@ def register_api(services: Services) -> None:
     ) -> dict[str, Any]:
         """Start a mock interview; returns the session id and the first question."""
         view = _call(handlers.start_interview, services, track, difficulty, questions, follow_ups, focus)
-        return {"session_id": view.session_id, "messages": [m["content"] for m in view.chat]}
+        return {"session_id": view.session_id, "messages": view.texts}
 
     def answer(session_id: str, text: str) -> dict[str, Any]:
         """Answer (or hint / repeat / skip / end); returns the interviewer's reply and the scorecard."""

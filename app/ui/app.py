@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 from collections.abc import Callable
 from typing import Any
@@ -30,7 +31,7 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args)
         except CoachError as err:
-            raise gr.Error(str(err)) from None
+            raise gr.Error(html.escape(str(err))) from None
 
     wrapper.__name__ = fn.__name__
     return wrapper
@@ -43,7 +44,7 @@ def guarded_stream(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             yield from fn(*args)
         except CoachError as err:
-            raise gr.Error(str(err)) from None
+            raise gr.Error(html.escape(str(err))) from None
 
     wrapper.__name__ = fn.__name__
     return wrapper
@@ -228,7 +229,7 @@ def _progress_tab(services: Services, interview: dict[str, Any], tabs: gr.Tabs) 
         data = handlers.progress(services)
         lines = [
             f"- **{views.DIMENSION_NAMES[d]}**: {views.esc(text)} Practise with: "
-            + ", ".join(f"`{views.esc(q)}`" for q in questions)
+            + ", ".join(views.code(q) for q in questions)
             for d, text, questions in data["drills"]
         ]
         note = (
@@ -259,7 +260,7 @@ def _documents_panel(services: Services, interview: dict[str, Any]) -> None:
 
     def do_upload(path: str | None) -> tuple[Any, ...]:
         message, names = documents.add_document(services, path)
-        return message, "\n".join(f"- {views.esc(n)}" for n in names), gr.update(choices=names)
+        return views.esc(message), "\n".join(f"- {views.esc(n)}" for n in names), gr.update(choices=names)
 
     upload.upload(
         guarded(do_upload),
