@@ -6,11 +6,19 @@ The API and login cases run against a real `coach serve` on 127.0.0.1 (gradio_cl
 from __future__ import annotations
 
 import re
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from fastapi import HTTPException
+from live_server import coach_server
 
 from app.services import Services
-from app.ui import bank, handlers, views
+from app.ui import bank, handlers, login, views
 
 pytestmark = pytest.mark.hardening
 
@@ -20,6 +28,88 @@ PYTHON_TEXT = re.compile(
     r"not subscriptable|unsupported operand|expected str|positional argument|unexpected keyword|"
     r"\bstr\b object|must be str|\\x00"
 )
+
+
+USER, PASSWORD = "coach", "right-horse-battery-staple"
+WRONG = "wrong-guess-"
+
+
+@pytest.fixture(scope="module")
+def auth_server(corpus_services: Services) -> Iterator[tuple[str, Path]]:
+    """One server with COACH_AUTH for the API and the login cases (a server takes a while to start)."""
+    data = corpus_services.settings.data_dir
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("COACH_AUTH", f"{USER}:{PASSWORD}")
+        with coach_server(data) as url:
+            port = urllib.parse.urlsplit(url).port
+            yield url, data / f"serve-{port}.log"
+
+
+# -- login throttling on a real server ----------------------------------------------------------
+def _login(url: str, user: str, password: str) -> tuple[int, str]:
+    body = urllib.parse.urlencode({"username": user, "password": password}).encode()
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url + "login", data=body), timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
+
+
+def _wait_until_let_in(url: str, limit_s: float = 10) -> None:
+    """The right password, retried while the lockout lasts (a refusal during it counts nothing)."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        status, _ = _login(url, USER, PASSWORD)
+        if status == 200:
+            return
+        assert status == 429
+        time.sleep(0.3)
+    raise AssertionError("still locked out")
+
+
+def test_fifty_wrong_passwords_are_throttled(auth_server: tuple[str, Path]) -> None:
+    url, log_file = auth_server
+    statuses = [_login(url, USER, f"{WRONG}{i}")[0] for i in range(50)]
+    assert statuses[:5] == [400] * 5
+    assert statuses.count(400) <= 7 and statuses.count(429) >= 43, statuses
+    status, body = _login(url, USER, PASSWORD)  # even the right password waits out the lockout
+    assert status == 429 and "Too many failed logins" in body and "seconds" in body
+    _wait_until_let_in(url)
+    log = log_file.read_text()
+    assert f"failed login for user '{USER}' from 127.0.0.1" in log
+    assert "login refused" in log and WRONG not in log and PASSWORD not in log
+
+
+def test_one_client_trying_many_user_names_is_throttled(auth_server: tuple[str, Path]) -> None:
+    url, _ = auth_server
+    statuses = [_login(url, f"user{i}", "guess")[0] for i in range(12)]
+    assert statuses[:5] == [400] * 5 and statuses.count(429) >= 6, statuses
+    _wait_until_let_in(url)
+    assert _login(url, USER, "one more wrong")[0] == 400  # a success starts the count afresh
+
+
+def test_one_user_name_from_many_clients_is_throttled() -> None:
+    now = [1000.0]
+    throttle = login.LoginThrottle({USER: PASSWORD}, clock=lambda: now[0])
+    for i in range(5):
+        token = login._client.set(f"10.0.0.{i}")
+        assert throttle(USER, "guess") is False
+        login._client.reset(token)
+    token = login._client.set("10.0.0.99")
+    with pytest.raises(HTTPException) as refused:
+        throttle(USER, PASSWORD)
+    assert refused.value.status_code == 429
+    assert throttle("someone-else", "guess") is False  # a fresh client and user are not locked
+    now[0] += 1.5
+    assert throttle(USER, PASSWORD) is True
+    login._client.reset(token)
+
+
+def test_lockout_grows_and_is_capped() -> None:
+    waits = [login.lock_seconds(n) for n in range(1, 30)]
+    assert waits[:4] == [0.0] * 4 and waits[4] > 0
+    assert all(b >= a for a, b in zip(waits, waits[1:], strict=False))
+    assert max(waits) == login.MAX_LOCK_S == 900.0
 
 
 # -- escaping: one rule for candidate and model text --------------------------------------------

@@ -11,6 +11,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 import pandas as pd  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
 
 from app.corpus.models import DIFFICULTIES, TRACKS  # noqa: E402
 from app.errors import CoachError  # noqa: E402
@@ -18,6 +19,7 @@ from app.services import Services  # noqa: E402
 from app.store.vectors import KINDS  # noqa: E402
 from app.ui import bank, documents, handlers, views  # noqa: E402
 from app.ui.api import register_api  # noqa: E402
+from app.ui.login import ClientAddress, LoginThrottle  # noqa: E402
 
 TITLE = "MLE Interview Coach"
 MAX_UPLOAD = "2mb"
@@ -347,13 +349,14 @@ def build_app(services: Services) -> gr.Blocks:
 
 
 def launch(demo: gr.Blocks, *, host: str, port: int, auth: tuple[str, str] | None) -> None:
-    """Serve on host:port; never a public share link."""
+    """Serve on host:port; never a public share link; repeated wrong passwords are throttled."""
     demo.queue(default_concurrency_limit=8, max_size=256)
     demo.launch(
         server_name=host,
         server_port=port,
         share=False,
-        auth=auth,
+        auth=LoginThrottle({auth[0]: auth[1]}) if auth else None,
+        app_kwargs={"middleware": [Middleware(ClientAddress)]},
         max_file_size=MAX_UPLOAD,
         show_error=True,
         footer_links=["api"],
