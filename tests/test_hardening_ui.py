@@ -12,6 +12,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import HTTPException
@@ -43,6 +44,130 @@ def auth_server(corpus_services: Services) -> Iterator[tuple[str, Path]]:
         with coach_server(data) as url:
             port = urllib.parse.urlsplit(url).port
             yield url, data / f"serve-{port}.log"
+
+
+# -- the HTTP API: every argument checked, answered in words ------------------------------------
+@pytest.fixture(scope="module")
+def client(auth_server: tuple[str, Path]) -> Any:
+    from gradio_client import Client
+
+    return Client(auth_server[0], auth=(USER, PASSWORD), verbose=False)
+
+
+@pytest.fixture(scope="module")
+def session_id(client: Any) -> str:
+    started = client.predict("ml_theory", "any", 5, 1, "", api_name="/start_interview")
+    return str(started["session_id"])
+
+
+LONG = "x" * 50_000
+START = {"track": "any", "difficulty": "any", "questions": 2, "follow_ups": 1, "focus": ""}
+BAD_START = {
+    "questions-word": ({"questions": "three"}, "questions must be a whole number"),
+    "questions-fraction": ({"questions": 2.5}, "questions must be a whole number"),
+    "questions-negative": ({"questions": -1}, "questions must be a whole number"),
+    "questions-huge": ({"questions": 10**12}, "questions must be a whole number"),
+    "questions-missing": ({"questions": None}, "questions must be a whole number"),
+    "questions-bool": ({"questions": True}, "questions must be a whole number"),
+    "follow-ups-word": ({"follow_ups": "two"}, "follow_ups must be a whole number"),
+    "track-number": ({"track": 5}, "track must be one of"),
+    "track-unknown": ({"track": "astrology"}, "track must be one of"),
+    "difficulty-list": ({"difficulty": ["easy"]}, "difficulty must be one of"),
+    "focus-number": ({"focus": 123}, "focus must be text"),
+    "focus-huge": ({"focus": LONG}, "focus is 50,000 characters"),
+}
+
+
+def _app_error(call: Any) -> str:
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError) as caught:
+        call()
+    return str(caught.value)
+
+
+def _assert_words(message: str, expected: str) -> None:
+    assert expected in message, message
+    assert "\n" not in message.strip() and len(message) < 300, message
+    assert not PYTHON_TEXT.search(message), message
+
+
+@pytest.mark.parametrize("case", list(BAD_START))
+def test_start_interview_refuses_bad_arguments_in_words(client: Any, case: str) -> None:
+    change, expected = BAD_START[case]
+    args = {**START, **change}
+    message = _app_error(lambda: client.predict(*args.values(), api_name="/start_interview"))
+    _assert_words(message, expected)
+
+
+BAD_ANSWER = {
+    "session-number": (123, "an answer", "session_id must be the id"),
+    "session-missing": (None, "an answer", "session_id must be the id"),
+    "session-empty": ("", "an answer", "session_id must be the id"),
+    "session-unknown": ("nosuchsession", "an answer", "no session with id"),
+    "session-huge": (LONG, "an answer", "session_id must be the id"),
+    "session-markup": ("<img src=x onerror=alert(1)>", "an answer", "session_id must be the id"),
+    "text-number": ("SID", 42, "text must be text"),
+    "text-dict": ("SID", {"a": 1}, "text must be text"),
+    "text-missing": ("SID", None, "text is missing"),
+    "text-blank": ("SID", "   ", "text is missing"),
+    "text-huge": ("SID", LONG, "text is 50,000 characters"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_ANSWER))
+def test_answer_refuses_bad_arguments_in_words(client: Any, session_id: str, case: str) -> None:
+    sid, text, expected = BAD_ANSWER[case]
+    sid = session_id if sid == "SID" else sid
+    message = _app_error(lambda: client.predict(sid, text, api_name="/answer"))
+    _assert_words(message, expected)
+
+
+BAD_FEEDBACK = {
+    "id-number": ((5, "", "an answer", ""), "question_id must be text"),
+    "id-unknown": (("no-such-id", "", "an answer", ""), "no question with id"),
+    "id-huge": ((LONG, "", "an answer", ""), "question_id is 50,000 characters"),
+    "question-list": (("", ["q"], "an answer", ""), "question must be text"),
+    "question-huge": (("", LONG, "an answer", ""), "question is 50,000 characters"),
+    "no-question": (("", "", "an answer", ""), "Pick a bank question or type one"),
+    "text-number": (("msd-news-feed-ranking", "", 3, ""), "text must be text"),
+    "text-huge": (("msd-news-feed-ranking", "", LONG, ""), "text is 50,000 characters"),
+    "reference-number": (("msd-news-feed-ranking", "", "an answer", 2), "reference must be text"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_FEEDBACK))
+def test_feedback_refuses_bad_arguments_in_words(client: Any, case: str) -> None:
+    args, expected = BAD_FEEDBACK[case]
+    message = _app_error(lambda: client.predict(*args, api_name="/feedback"))
+    _assert_words(message, expected)
+
+
+BAD_SEARCH = {
+    "query-missing": ((None, 5, "any", "any"), "query is missing"),
+    "query-number": ((123, 5, "any", "any"), "query must be text"),
+    "query-huge": ((LONG, 5, "any", "any"), "query is 50,000 characters"),
+    "k-word": (("feed ranking", "three", "any", "any"), "k must be a whole number"),
+    "k-zero": (("feed ranking", 0, "any", "any"), "k must be a whole number"),
+    "k-huge": (("feed ranking", 10**9, "any", "any"), "k must be a whole number"),
+    "track-unknown": (("feed ranking", 5, "astrology", "any"), "track must be one of"),
+    "kind-number": (("feed ranking", 5, "any", 7), "kind must be one of"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_SEARCH))
+def test_search_refuses_bad_arguments_in_words(client: Any, case: str) -> None:
+    args, expected = BAD_SEARCH[case]
+    message = _app_error(lambda: client.predict(*args, api_name="/search"))
+    _assert_words(message, expected)
+
+
+def test_good_arguments_in_other_spellings_still_work(client: Any) -> None:
+    """ "2" and 2.0 are whole numbers; None means "any"; the reply holds the interviewer's plain words."""
+    started = client.predict(None, "any", "2", 1.0, None, api_name="/start_interview")
+    assert started["messages"][0].startswith("Question 1 of 2 (")  # not Markdown-escaped
+    hits = client.predict("design a feed ranking system", "3", None, "question", api_name="/search")
+    assert len(hits) == 3
 
 
 # -- login throttling on a real server ----------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import logging
 import os
 from collections.abc import Callable
 from typing import Any
@@ -18,9 +19,10 @@ from app.errors import CoachError  # noqa: E402
 from app.services import Services  # noqa: E402
 from app.store.vectors import KINDS  # noqa: E402
 from app.ui import bank, documents, handlers, views  # noqa: E402
-from app.ui.api import register_api  # noqa: E402
+from app.ui.api import UNEXPECTED, register_api  # noqa: E402
 from app.ui.login import ClientAddress, LoginThrottle  # noqa: E402
 
+log = logging.getLogger("coach.ui")
 TITLE = "MLE Interview Coach"
 MAX_UPLOAD = "2mb"
 ANY = handlers.ANY
@@ -34,6 +36,11 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args)
         except CoachError as err:
             raise gr.Error(html.escape(str(err))) from None
+        except gr.Error:
+            raise
+        except Exception:  # noqa: BLE001 - the page's edge: logged in full, shown in words
+            log.exception("%s failed", fn.__name__)
+            raise gr.Error(UNEXPECTED) from None
 
     wrapper.__name__ = fn.__name__
     return wrapper
@@ -47,6 +54,11 @@ def guarded_stream(fn: Callable[..., Any]) -> Callable[..., Any]:
             yield from fn(*args)
         except CoachError as err:
             raise gr.Error(html.escape(str(err))) from None
+        except gr.Error:
+            raise
+        except Exception:  # noqa: BLE001 - the page's edge: logged in full, shown in words
+            log.exception("%s failed", fn.__name__)
+            raise gr.Error(UNEXPECTED) from None
 
     wrapper.__name__ = fn.__name__
     return wrapper
