@@ -130,6 +130,7 @@ class TestCandidateText:
         from playwright.sync_api import expect
 
         page, recorder = offline_page
+        recorder.urls.clear()  # each case judged on its own requests
         page.get_by_role("tab", name="Mock interview").click()
         page.locator("#start-interview").click()
         chat = page.locator("#interview-chat")
@@ -145,6 +146,7 @@ class TestCandidateText:
     def test_feedback_card_shows_quotes_as_text(self, offline_page: tuple[Any, Recorder], case: str) -> None:
 
         page, recorder = offline_page
+        recorder.urls.clear()  # each case judged on its own requests
         page.get_by_role("tab", name="Feedback").click()
         page.locator("#fb-typed textarea").fill("How would you rank a news feed?")
         page.locator("#fb-answer textarea").fill(_strong_answer_with(ATTACKS[case]))
@@ -159,6 +161,7 @@ class TestCandidateText:
         from playwright.sync_api import expect
 
         page, recorder = offline_page
+        recorder.urls.clear()  # each case judged on its own requests
         page.get_by_role("tab", name="Question bank").click()
         page.locator("#bank-pick textarea, #bank-pick input").first.fill(ATTACKS["img-onerror"])
         detail = page.locator("#bank-detail")
@@ -172,6 +175,7 @@ class TestCandidateText:
         from playwright.sync_api import expect
 
         page, recorder = offline_page
+        recorder.urls.clear()  # each case judged on its own requests
         doc = tmp_path / "zebra-notes.md"
         doc.write_text(
             "Zebra stripes quokka notes " + " ".join(ATTACKS.values()).replace("\n", " ") + "\n",
@@ -224,6 +228,7 @@ class TestModelText:
         from playwright.sync_api import expect
 
         page, recorder = llm_page
+        recorder.urls.clear()
         page.locator("#start-interview").click()
         chat = page.locator("#interview-chat")
         expect(chat).to_contain_text(MODEL_WORDS, timeout=60_000)
@@ -241,6 +246,7 @@ class TestModelText:
         from playwright.sync_api import expect
 
         page, recorder = llm_page
+        recorder.urls.clear()
         page.get_by_role("tab", name="Feedback").click()
         page.locator("#fb-typed textarea").fill("How would you rank a news feed?")
         page.locator("#fb-answer textarea").fill(ANSWER)
