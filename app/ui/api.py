@@ -1,14 +1,88 @@
-"""API endpoints for gradio_client, pinned by name: /start_interview, /answer, /feedback, /search."""
+"""API endpoints for gradio_client, pinned by name: /start_interview, /answer, /feedback, /search.
+
+Every argument is checked here, at the edge, so a wrong type or value gets one sentence naming the
+argument and what it accepts, never Python's own words.
+"""
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any
 
 import gradio as gr
 
-from app.errors import CoachError
+from app.corpus.models import DIFFICULTIES, TRACKS
+from app.errors import CoachError, UserInputError
 from app.services import Services
-from app.ui import handlers
+from app.store.vectors import KINDS
+from app.ui import bank, handlers
+
+log = logging.getLogger("coach.api")
+
+MAX_TEXT = 20_000  # an answer, a focus or a reference, as in the web page
+MAX_QUESTION = 2_000
+MAX_ID = 64
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+UNEXPECTED = "Something went wrong on the server (the details are in its log); try again."
+
+
+KINDS_OF_VALUE = {bool: "true/false", list: "a list", dict: "an object"}
+
+
+def _shown(value: object) -> str:
+    """A short, printable rendering of a rejected value for a message (never a Python type name)."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)[:40]
+    if not isinstance(value, str):
+        return KINDS_OF_VALUE.get(type(value), "a value of another kind")
+    text = "".join(c if c.isprintable() else "?" for c in value)
+    return "“" + text[:40] + ("…" if len(text) > 40 else "") + "”"
+
+
+def text_arg(name: str, value: object, limit: int, required: bool = False) -> str:
+    """A text argument: None means empty; anything but text, or too long, is refused."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise UserInputError(f"{name} must be text, not {_shown(value)}")
+    if len(value) > limit:
+        raise UserInputError(f"{name} is {len(value):,} characters; the limit is {limit:,}")
+    if required and not value.strip():
+        raise UserInputError(f"{name} is missing: give it a value")
+    return value
+
+
+def whole_arg(name: str, value: object, low: int, high: int) -> int:
+    """A whole number within [low, high]; "3" and 3.0 are accepted, "three" and 2.5 are not."""
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif (isinstance(value, float) and value.is_integer()) or (
+        isinstance(value, str) and re.fullmatch(r"\s*-?\d{1,6}\s*", value)
+    ):
+        number = int(value)
+    if number is None or not low <= number <= high:
+        raise UserInputError(f"{name} must be a whole number from {low} to {high}, not {_shown(value)}")
+    return number
+
+
+def choice_arg(name: str, value: object, choices: tuple[str, ...] | list[str]) -> str:
+    """One of a fixed list of words; None or empty means "any"."""
+    if value is None or value == "":
+        return handlers.ANY
+    if not isinstance(value, str) or value not in (handlers.ANY, *choices):
+        allowed = ", ".join((handlers.ANY, *choices))
+        raise UserInputError(f"{name} must be one of: {allowed}; not {_shown(value)}")
+    return value
+
+
+def session_arg(value: object) -> str:
+    if not isinstance(value, str) or not SESSION_ID.fullmatch(value.strip()):
+        raise UserInputError(f"session_id must be the id that /start_interview returned, not {_shown(value)}")
+    return value.strip()
 
 
 def _call(fn: Any, *args: Any) -> Any:
@@ -16,6 +90,11 @@ def _call(fn: Any, *args: Any) -> Any:
         return fn(*args)
     except CoachError as err:
         raise gr.Error(str(err)) from None
+    except gr.Error:
+        raise
+    except Exception:  # noqa: BLE001 - the API's edge: logged in full, answered in words, never in Python's
+        log.exception("API call %s failed", getattr(fn, "__name__", fn))
+        raise gr.Error(UNEXPECTED) from None
 
 
 def register_api(services: Services) -> None:
@@ -29,12 +108,28 @@ def register_api(services: Services) -> None:
         focus: str = "",
     ) -> dict[str, Any]:
         """Start a mock interview; returns the session id and the first question."""
-        view = _call(handlers.start_interview, services, track, difficulty, questions, follow_ups, focus)
-        return {"session_id": view.session_id, "messages": [m["content"] for m in view.chat]}
+
+        def run() -> handlers.InterviewView:
+            return handlers.start_interview(
+                services,
+                choice_arg("track", track, TRACKS),
+                choice_arg("difficulty", difficulty, DIFFICULTIES),
+                whole_arg("questions", questions, 1, 20),
+                whole_arg("follow_ups", follow_ups, 0, 5),
+                text_arg("focus", focus, MAX_TEXT),
+            )
+
+        view = _call(run)
+        return {"session_id": view.session_id, "messages": view.texts}
 
     def answer(session_id: str, text: str) -> dict[str, Any]:
         """Answer (or hint / repeat / skip / end); returns the interviewer's reply and the scorecard."""
-        step = _call(services.interviews().answer, session_id, text)
+
+        def run() -> Any:
+            sid = session_arg(session_id)
+            return services.interviews().answer(sid, text_arg("text", text, MAX_TEXT, required=True))
+
+        step = _call(run)
         return {
             "session_id": step.session_id,
             "messages": [m["text"] for m in step.messages],
@@ -47,16 +142,33 @@ def register_api(services: Services) -> None:
         question_id: str = "", question: str = "", text: str = "", reference: str = ""
     ) -> dict[str, Any]:
         """Scorecard of an answer to a bank question (by id) or a free-text question."""
-        card: dict[str, Any] = _call(
-            handlers.feedback, services, question_id or None, question, text, reference
-        )
+
+        def run() -> dict[str, Any]:
+            qid = text_arg("question_id", question_id, MAX_ID).strip()
+            return handlers.feedback(
+                services,
+                qid or None,
+                text_arg("question", question, MAX_QUESTION),
+                text_arg("text", text, MAX_TEXT),
+                text_arg("reference", reference, MAX_TEXT),
+            )
+
+        card: dict[str, Any] = _call(run)
         return card
 
     def search(query: str, k: int = 5, track: str = "any", kind: str = "any") -> list[dict[str, Any]]:
         """Semantic search over the question bank, guides and your documents."""
-        from app.ui import bank
 
-        rows, _ = _call(bank.search_bank, services, query, track, kind, k)
+        def run() -> tuple[list[list[object]], str]:
+            return bank.search_bank(
+                services,
+                text_arg("query", query, bank.MAX_QUERY_CHARS, required=True),
+                choice_arg("track", track, TRACKS),
+                choice_arg("kind", kind, KINDS),
+                whole_arg("k", k, 1, 20),
+            )
+
+        rows, _ = _call(run)
         keys = ["rank", "score", "kind", "track", "difficulty", "id", "text", "source"]
         return [dict(zip(keys, row, strict=True)) for row in rows]
 

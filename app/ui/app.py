@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import logging
 import os
 from collections.abc import Callable
 from typing import Any
@@ -10,14 +12,17 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 import pandas as pd  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
 
 from app.corpus.models import DIFFICULTIES, TRACKS  # noqa: E402
 from app.errors import CoachError  # noqa: E402
 from app.services import Services  # noqa: E402
 from app.store.vectors import KINDS  # noqa: E402
 from app.ui import bank, documents, handlers, views  # noqa: E402
-from app.ui.api import register_api  # noqa: E402
+from app.ui.api import UNEXPECTED, register_api  # noqa: E402
+from app.ui.login import ClientAddress, LoginThrottle  # noqa: E402
 
+log = logging.getLogger("coach.ui")
 TITLE = "MLE Interview Coach"
 MAX_UPLOAD = "2mb"
 ANY = handlers.ANY
@@ -30,7 +35,12 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args)
         except CoachError as err:
-            raise gr.Error(str(err)) from None
+            raise gr.Error(html.escape(str(err))) from None
+        except gr.Error:
+            raise
+        except Exception:  # noqa: BLE001 - the page's edge: logged in full, shown in words
+            log.exception("%s failed", fn.__name__)
+            raise gr.Error(UNEXPECTED) from None
 
     wrapper.__name__ = fn.__name__
     return wrapper
@@ -43,7 +53,12 @@ def guarded_stream(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             yield from fn(*args)
         except CoachError as err:
-            raise gr.Error(str(err)) from None
+            raise gr.Error(html.escape(str(err))) from None
+        except gr.Error:
+            raise
+        except Exception:  # noqa: BLE001 - the page's edge: logged in full, shown in words
+            log.exception("%s failed", fn.__name__)
+            raise gr.Error(UNEXPECTED) from None
 
     wrapper.__name__ = fn.__name__
     return wrapper
@@ -228,7 +243,7 @@ def _progress_tab(services: Services, interview: dict[str, Any], tabs: gr.Tabs) 
         data = handlers.progress(services)
         lines = [
             f"- **{views.DIMENSION_NAMES[d]}**: {views.esc(text)} Practise with: "
-            + ", ".join(f"`{views.esc(q)}`" for q in questions)
+            + ", ".join(views.code(q) for q in questions)
             for d, text, questions in data["drills"]
         ]
         note = (
@@ -259,7 +274,7 @@ def _documents_panel(services: Services, interview: dict[str, Any]) -> None:
 
     def do_upload(path: str | None) -> tuple[Any, ...]:
         message, names = documents.add_document(services, path)
-        return message, "\n".join(f"- {views.esc(n)}" for n in names), gr.update(choices=names)
+        return views.esc(message), "\n".join(f"- {views.esc(n)}" for n in names), gr.update(choices=names)
 
     upload.upload(
         guarded(do_upload),
@@ -346,13 +361,14 @@ def build_app(services: Services) -> gr.Blocks:
 
 
 def launch(demo: gr.Blocks, *, host: str, port: int, auth: tuple[str, str] | None) -> None:
-    """Serve on host:port; never a public share link."""
+    """Serve on host:port; never a public share link; repeated wrong passwords are throttled."""
     demo.queue(default_concurrency_limit=8, max_size=256)
     demo.launch(
         server_name=host,
         server_port=port,
         share=False,
-        auth=auth,
+        auth=LoginThrottle({auth[0]: auth[1]}) if auth else None,
+        app_kwargs={"middleware": [Middleware(ClientAddress)]},
         max_file_size=MAX_UPLOAD,
         show_error=True,
         footer_links=["api"],

@@ -7,6 +7,7 @@ import html
 from app.corpus.models import Question
 from app.errors import NotFoundError, UserInputError
 from app.services import Services
+from app.ui.views import code, esc
 
 ANY = "any"
 RESULT_HEADERS = ["#", "score", "kind", "track", "difficulty", "id", "text", "source"]
@@ -46,7 +47,7 @@ def search_bank(
         ]
         for rank, hit in enumerate(hits, 1)
     ]
-    status = f"{len(rows)} results for “{html.escape(query[:80])}”" if rows else "No results."
+    status = f"{len(rows)} results for “{esc(query[:80])}”" if rows else "No results."
     return rows, status
 
 
@@ -90,5 +91,4 @@ def show_question(services: Services, question_id: str) -> str:
     try:
         return render_question(services.bank.get(question_id))
     except NotFoundError:
-        shown = html.escape(question_id)
-        return f"`{shown}` is not a bank question (it may be a guide or a document)."
+        return f"{code(question_id)} is not a bank question (it may be a guide or a document)."

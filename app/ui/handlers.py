@@ -13,7 +13,7 @@ from app.errors import UserInputError
 from app.interview.plan import InterviewConfig, practice_questions
 from app.services import Services
 from app.sessions.service import Step
-from app.ui.views import esc
+from app.ui.views import code, esc
 
 ANY = "any"
 Chat = list[dict[str, str]]
@@ -24,10 +24,8 @@ def _opt(value: str | None) -> str | None:
 
 
 def chat_message(role: str, text: str) -> dict[str, str]:
-    """A chat bubble; the candidate's words are escaped so they show as typed, never as markup."""
-    if role == "candidate":
-        return {"role": "user", "content": esc(text)}
-    return {"role": "assistant", "content": text}
+    """A chat bubble; candidate and model words alike are escaped: they show as typed, never as markup."""
+    return {"role": "user" if role == "candidate" else "assistant", "content": esc(text)}
 
 
 @dataclass
@@ -42,6 +40,7 @@ class InterviewView:
     done: bool = False
     answer: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    texts: list[str] = field(default_factory=list)  # the interviewer's words as sent, unescaped (API)
 
 
 def engine_badge(services: Services, step_messages: list[dict[str, Any]], card: dict[str, Any] | None) -> str:
@@ -53,7 +52,7 @@ def engine_badge(services: Services, step_messages: list[dict[str, Any]], card: 
     if fallbacks:
         return f"**Engine:** ⚠️ {esc(fallbacks[0])}: the LLM endpoint failed, the offline engine answered."
     if services.settings.resolved_engine == "llm":
-        return f"**Engine:** LLM `{esc(services.settings.model)}`"
+        return f"**Engine:** LLM {code(services.settings.model)}"
     return "**Engine:** offline (built-in, no API key needed)"
 
 
@@ -74,7 +73,8 @@ def start_interview(
     )
     step = services.interviews().start(config)
     chat = [chat_message("interviewer", m["text"]) for m in step.messages]
-    return InterviewView(step.session_id, chat, engine_badge(services, step.messages, None))
+    texts = [m["text"] for m in step.messages]
+    return InterviewView(step.session_id, chat, engine_badge(services, step.messages, None), texts=texts)
 
 
 def send_answer(services: Services, session_id: str, text: str, chat: Chat | None) -> InterviewView:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import html
+import re
+import string
 from typing import Any
 
 DIMENSION_NAMES = {
@@ -14,9 +15,22 @@ DIMENSION_NAMES = {
 }
 
 
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+# Every ASCII punctuation mark gets a backslash, so no Markdown construct (link, image, table,
+# heading, list, emphasis, autolink, LaTeX) can start; &, < and > become entities, so no HTML can.
+_INERT = {c: _ENTITIES.get(c, "\\" + c) for c in string.punctuation}
+
+
 def esc(text: object) -> str:
-    """Text made inert for Markdown/HTML: answers are shown as text, never as markup."""
-    return html.escape(str(text)).replace("*", "&#42;").replace("_", "&#95;").replace("`", "&#96;")
+    """Candidate or model text made inert for Markdown and HTML: it shows literally, as typed."""
+    return "".join(_INERT.get(c, c) for c in str(text))
+
+
+def code(text: object) -> str:
+    """Text as an inline code span, shown literally (a fence longer than any backtick run inside)."""
+    flat = " ".join(str(text).split()) or " "
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", flat)), default=0) + 1)
+    return f"{fence} {flat} {fence}"
 
 
 def engine_notice(card: dict[str, Any]) -> str:
@@ -26,7 +40,7 @@ def engine_notice(card: dict[str, Any]) -> str:
     return (
         "Scored by the offline engine."
         if engine == "offline"
-        else f"Scored by LLM `{esc(card.get('model'))}`."
+        else f"Scored by LLM {code(card.get('model'))}."
     )
 
 
@@ -37,11 +51,11 @@ def scorecard_markdown(card: dict[str, Any]) -> str:
     lines = [
         f"### Overall {card['overall']}/5",
         f"{esc(card.get('overall_rule', ''))}",
-        f"\n**Question** `{esc(card['question_id'])}` ({matched}): {esc(card['question'])}",
-        f"\n{engine_notice(card)} · rubric `{esc(card['rubric_version'])}`",
+        f"\n**Question** {code(card['question_id'])} ({matched}): {esc(card['question'])}",
+        f"\n{engine_notice(card)} · rubric {code(card['rubric_version'])}",
     ]
     if card.get("approximate"):
-        related = ", ".join(f"`{esc(c['id'])}`" for c in card.get("related_questions", []))
+        related = ", ".join(code(c["id"]) for c in card.get("related_questions", []))
         lines.append(
             "\n**Approximate:** no bank question is close to this one, so content is judged against "
             + (f"points from {related}." if related else "your reference answer.")
@@ -49,11 +63,11 @@ def scorecard_markdown(card: dict[str, Any]) -> str:
     if card.get("off_topic"):
         other = card["off_topic"]
         lines.append(
-            f"\n**Off topic:** this answer seems to address `{esc(other['question_id'])}`: "
+            f"\n**Off topic:** this answer seems to address {code(other['question_id'])}: "
             f"{esc(other['question'])}"
         )
     lines += [
-        f"\nAlso close: `{esc(c['id'])}`: {esc(c['question'])} (pick it in the bank list to use it)"
+        f"\nAlso close: {code(c['id'])}: {esc(c['question'])} (pick it in the bank list to use it)"
         for c in card.get("also_close", [])
     ]
     if card.get("non_answer"):
@@ -119,11 +133,11 @@ def summary_markdown(summary: dict[str, Any] | None) -> str:
         item = summary[label]
         quote = f" — “{esc(item['quote'])}”" if item.get("quote") else ""
         lines.append(
-            f"\n**{label.title()} answer:** `{esc(item['question_id'])}` ({item['overall']}/5){quote}"
+            f"\n**{label.title()} answer:** {code(item['question_id'])} ({item['overall']}/5){quote}"
         )
     lines.append("\n**Drills to practise next**")
     for drill in summary["drills"]:
-        practice = ", ".join(f"`{esc(q)}`" for q in drill["questions"])
+        practice = ", ".join(code(q) for q in drill["questions"])
         lines.append(f"- **{DIMENSION_NAMES[drill['dimension']]}**: {esc(drill['drill'])} Try: {practice}")
     return "\n".join(lines)
 
