@@ -134,7 +134,7 @@ def answer_pairs(trials: int) -> list[tuple[str, str]]:
 def test_two_threads_answering_one_session_keep_one_scorecard_per_answer(
     shared_interviews: InterviewSessions,
 ) -> None:
-    run_thread_trials(shared_interviews, answer_pairs(8))
+    run_thread_trials(shared_interviews, answer_pairs(5))
 
 
 @pytest.mark.slow
@@ -161,7 +161,7 @@ def test_two_processes_answering_the_same_sessions(tmp_path: Path, corpus_servic
     services = make_services(tmp_path, corpus_services)
     interviews = services.interviews("offline")
     config = InterviewConfig(track="ml_theory", questions=3, follow_ups=1)
-    pairs = [COMMAND_PAIRS[i % 3] for i in range(16)] + answer_pairs(4)
+    pairs = [COMMAND_PAIRS[i % 3] for i in range(20)]  # scoring is covered by the threads above
     sids = [interviews.start(config).session_id for _ in pairs]
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(2)
@@ -181,36 +181,6 @@ def test_two_processes_answering_the_same_sessions(tmp_path: Path, corpus_servic
         stored = candidate_texts(interviews.db, sid)
         assert sorted(stored) == sorted(pair)
         assert_consistent(interviews.db, sid)
-
-
-def test_two_cli_resumes_at_once_never_duplicate_a_question(
-    tmp_path: Path, corpus_services: Services
-) -> None:
-    data = tmp_path / "data"
-    interviews = make_services(tmp_path, corpus_services).interviews("offline")
-    sid = interviews.start(InterviewConfig(track="ml_theory", questions=3, follow_ups=0)).session_id
-    env = {**os.environ, "COACH_DATA_DIR": str(data)}
-    procs = []
-    for name in ("one", "two"):
-        answers = tmp_path / f"{name}.txt"
-        answers.write_text("\n---\n".join(f"{WEAK} ({name} {i})" for i in range(3)) + "\n")
-        procs.append(
-            subprocess.Popen(
-                [COACH, "interview", "--resume", sid, "--answers-file", str(answers)],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                env=env,
-            )
-        )
-    results = [p.communicate(timeout=180) for p in procs]
-    codes = [p.returncode for p in procs]
-    for code, (_, err) in zip(codes, results, strict=True):
-        assert code == 0 or (code == 1 and CONFLICT in err and err.count("\n") == 1), err
-        assert "Traceback" not in err
-    assert_consistent(interviews.db, sid)
-    assert interviews.db.session(sid).status == "finished"
-    assert len(interviews.db.scorecards(sid)) == 3
 
 
 # -- 2. the sessions database is the source of truth -------------------------------------------
@@ -259,8 +229,8 @@ def test_state_rebuilt_from_the_transcript_equals_the_checkpoint(
 def test_resume_without_the_checkpoints_file_loses_nothing(tmp_path: Path, corpus_services: Services) -> None:
     data = tmp_path / "data"
     interviews = fresh_interviews(data, corpus_services)
-    sid = interviews.start(InterviewConfig(track="ml_theory", questions=8, follow_ups=0)).session_id
-    for i in range(8 - 1):
+    sid = interviews.start(InterviewConfig(track="ml_theory", questions=5, follow_ups=0)).session_id
+    for i in range(5 - 1):
         interviews.answer(sid, f"{WEAK} ({i})")
     interviews.answer(sid, "hint")
     expected = kept(interviews.interviewer.state(sid))
@@ -272,7 +242,7 @@ def test_resume_without_the_checkpoints_file_loses_nothing(tmp_path: Path, corpu
     assert step.messages[0]["text"] == turns[-1].text and step.seq == turns[-1].seq
     assert kept(again.interviewer.state(sid)) == expected
     final = again.answer(sid, WEAK, expect_seq=step.seq)
-    assert final.done and final.summary and final.summary["answered"] == 8
+    assert final.done and final.summary and final.summary["answered"] == 5
     assert_consistent(again.db, sid)
 
 
@@ -297,28 +267,34 @@ def test_an_older_checkpoint_is_replaced_by_the_transcript(tmp_path: Path, corpu
     assert_consistent(again.db, sid)
 
 
-def test_cli_resume_after_deleting_checkpoints(tmp_path: Path, corpus_services: Services) -> None:
+def test_two_cli_resumes_at_once_after_deleting_checkpoints(
+    tmp_path: Path, corpus_services: Services
+) -> None:
+    """The reported case: two `coach interview --resume` at once; here the checkpoints are gone too."""
     data = tmp_path / "data"
     interviews = fresh_interviews(data, corpus_services)
     sid = interviews.start(InterviewConfig(track="ml_theory", questions=4, follow_ups=0)).session_id
-    for text in (WEAK, OTHER):
-        interviews.answer(sid, text)
+    interviews.answer(sid, WEAK)
     remove_checkpoints(data)
-    rest = tmp_path / "rest.txt"
-    rest.write_text(f"{WEAK}\n---\n{OTHER}\n")
-    out = subprocess.run(
-        [COACH, "interview", "--resume", sid, "--answers-file", str(rest)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COACH_DATA_DIR": str(data)},
-        timeout=180,
-    )
-    assert out.returncode == 0, out.stderr
-    assert "Question 3 of 4" in out.stdout and "Question 4 of 4" in out.stdout
-    assert "Question 1 of 4" not in out.stdout and "over 4 answered question(s)" in out.stdout
-    db = SessionDB(data / "coach.sqlite3")
-    assert_consistent(db, sid)
-    assert len(db.scorecards(sid)) == 4
+    env = {**os.environ, "COACH_DATA_DIR": str(data)}
+    procs = []
+    for name in ("one", "two"):
+        answers = tmp_path / f"{name}.txt"
+        answers.write_text("\n---\n".join(f"{WEAK} ({name} {i})" for i in range(3)) + "\n")
+        command = [COACH, "interview", "--resume", sid, "--answers-file", str(answers)]
+        procs.append(
+            subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        )
+    results = [p.communicate(timeout=240) for p in procs]
+    for proc, (out, err) in zip(procs, results, strict=True):
+        assert proc.returncode == 0 or (proc.returncode == 1 and CONFLICT in err), err
+        assert "Traceback" not in err and err.count("\n") <= 1, err
+        assert "Question 1 of 4" not in out, out  # rebuilt, not restarted
+        assert "Interview over" in out or proc.returncode == 1, out
+    assert_consistent(interviews.db, sid)
+    assert interviews.db.session(sid).status == "finished"
+    assert len(interviews.db.scorecards(sid)) == 4
+    assert (interviews.db.session(sid).summary or {}).get("answered") == 4
 
 
 # -- 3. damaged database files -----------------------------------------------------------------
