@@ -331,28 +331,6 @@ class SessionDB:
         conn.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", (now, session_id))
         return int(cursor.lastrowid or 0)
 
-    def add_scorecard(
-        self,
-        session_id: str,
-        turn_id: int | None,
-        question_id: str,
-        overall: int,
-        card: dict[str, Any],
-    ) -> None:
-        with self._tx() as conn:
-            conn.execute(
-                "INSERT INTO scorecards (session_id, turn_id, question_id, overall, card_json,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (session_id, turn_id, question_id, overall, json.dumps(card), time.time()),
-            )
-
-    def finish(self, session_id: str, summary: dict[str, Any]) -> None:
-        with self._tx() as conn:
-            conn.execute(
-                "UPDATE sessions SET status = 'finished', summary_json = ?, updated_at = ? WHERE id = ?",
-                (json.dumps(summary), time.time(), session_id),
-            )
-
     def session(self, session_id: str) -> SessionRow:
         row = self._conn.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
         if row is None:

@@ -1,4 +1,9 @@
-"""Interview sessions: every message is committed before the reply is shown; crashes resume."""
+"""Interview sessions: every message is committed before the reply is shown; crashes resume.
+
+A step is two transactions: the candidate's message (refused if the transcript moved on), then
+the interviewer's reply with its scorecard. A crash between them leaves the message alone, which
+resume replays; never half a reply, so nothing is stored twice.
+"""
 
 from __future__ import annotations
 
@@ -85,7 +90,8 @@ class InterviewSessions:
         self, session_id: str, text: str, expect_seq: int | None = None
     ) -> Iterator[str | Step]:
         """As `answer`, yielding the interviewer's words as they stream, then the Step."""
-        self._check_message(session_id, text)
+        self.db.session(session_id)  # an unknown id is a clear error, before any lock
+        self._check_message(text)
         with self.db.locks.hold(session_id):
             if self.db.session(session_id).status == "finished":
                 raise UserInputError("this interview has ended; start a new one")
@@ -111,8 +117,8 @@ class InterviewSessions:
 
     def resume(self, session_id: str) -> Step:
         """After a restart: replay what a crash cut off, then show where the interview stands."""
+        self.db.session(session_id)  # an unknown id is a clear error, before any lock
         with self.db.locks.hold(session_id):
-            self.db.session(session_id)  # an unknown id is a clear error
             replayed = self._settle(session_id)
             if replayed is not None:
                 return replayed
@@ -139,7 +145,7 @@ class InterviewSessions:
 
     # -- internals (called with the session's lock held) ---------------------------------
     @staticmethod
-    def _check_message(session_id: str, text: str) -> None:
+    def _check_message(text: str) -> None:
         if not isinstance(text, str) or not text.strip():
             raise UserInputError("type an answer, or one of: hint, repeat, skip, end")
         if "\x00" in text:
