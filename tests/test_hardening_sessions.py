@@ -152,6 +152,11 @@ def test_a_writer_that_saw_an_older_turn_is_refused(shared_interviews: Interview
     with pytest.raises(CoachError, match=CONFLICT):
         interviews.answer(step.session_id, OTHER, expect_seq=seen)
     assert interviews.db.turns(step.session_id) == before
+    # Also when the other writer ended the interview: the stale one hears why, not just "ended".
+    seen = interviews.db.turns(step.session_id)[-1].seq
+    assert interviews.answer(step.session_id, "end", expect_seq=seen).done
+    with pytest.raises(CoachError, match=CONFLICT):
+        interviews.answer(step.session_id, OTHER, expect_seq=seen)
     assert_consistent(interviews.db, step.session_id)
 
 

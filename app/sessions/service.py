@@ -93,11 +93,11 @@ class InterviewSessions:
         self.db.session(session_id)  # an unknown id is a clear error, before any lock
         self._check_message(text)
         with self.db.locks.hold(session_id):
-            if self.db.session(session_id).status == "finished":
-                raise UserInputError("this interview has ended; start a new one")
             last = self.db.last_turn(session_id)
             if expect_seq is not None and (last.seq if last else 0) != expect_seq:
-                raise ConflictError(ANSWERED_ELSEWHERE)
+                raise ConflictError(ANSWERED_ELSEWHERE)  # even if that ended the interview
+            if self.db.session(session_id).status == "finished":
+                raise UserInputError("this interview has ended; start a new one")
             self._settle(session_id)
             state = self.interviewer.state(session_id)
             kind = "command" if command_of(text) else "answer"
