@@ -188,6 +188,29 @@ def test_two_processes_answering_the_same_sessions(tmp_path: Path, corpus_servic
         assert_consistent(interviews.db, sid)
 
 
+@pytest.mark.slow
+def test_two_concurrent_answers_over_the_http_api(tmp_path: Path, corpus_services: Services) -> None:
+    """The reported HTTP case: two /answer calls at once to one session, through gradio_client."""
+    from gradio_client import Client
+    from live_server import coach_server
+
+    data = tmp_path / "data"
+    data.mkdir()
+    with coach_server(data) as url:
+        client = Client(url, verbose=False)
+        for trial in range(10):
+            started = client.predict("ml_theory", "any", 3, 1, "", api_name="/start_interview")
+            sid = started["session_id"]
+            texts = [f"{WEAK} (first {trial})", f"{OTHER} (second {trial})"]
+            jobs = [client.submit(sid, text, api_name="/answer") for text in texts]
+            for job in jobs:
+                job.result(timeout=120)
+            db = SessionDB(data / "coach.sqlite3")
+            assert sorted(candidate_texts(db, sid)) == sorted(texts)
+            assert_consistent(db, sid)
+            db.close()
+
+
 # -- 2. the sessions database is the source of truth -------------------------------------------
 SCRIPT = [WEAK, "hint", OTHER, "repeat", WEAK, "skip", "hint", WEAK, OTHER, "repeat", WEAK]
 KEPT = (
