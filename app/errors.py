@@ -31,3 +31,11 @@ class StoreError(CoachError):
 
 class EngineError(CoachError):
     """The model engine failed in a way no fallback could cover."""
+
+
+class ConflictError(CoachError):
+    """Another window or process changed the same interview session first."""
+
+
+class DamagedFileError(CoachError):
+    """A database file is unreadable; the message names it and says how to recover."""

@@ -31,15 +31,26 @@ def answers_from_lines(lines: Iterator[str], blank_ends: bool) -> Iterator[str]:
         yield "\n".join(buffer).strip()
 
 
-def read_file_answers(path: str) -> Iterator[str]:
+def read_text_file(path: str, what: str) -> str:
+    """A UTF-8 text file the user named, or one clear line saying why it cannot be used."""
     file = Path(path)
     if not file.is_file():
-        raise UserInputError(f"no such answers file: {file}")
+        raise UserInputError(f"no such {what}: {file}")
     try:
-        text = file.read_bytes().decode("utf-8")
+        return file.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
-        raise UserInputError(f"{file} is not UTF-8 text") from None
-    return answers_from_lines(iter(text.splitlines()), blank_ends=False)
+        raise UserInputError(f"the {what} {file} is not UTF-8 text") from None
+    except OSError as err:
+        raise UserInputError(f"cannot read the {what} {file}: {err.strerror or err}") from None
+
+
+def read_file_answers(path: str) -> Iterator[str]:
+    """The answers in a file, read and checked in full before any session is touched."""
+    lines = read_text_file(path, "answers file").splitlines()
+    answers = [a for a in answers_from_lines(iter(lines), blank_ends=False) if a]
+    if not answers:
+        raise UserInputError(f"the answers file {path} holds no answers (separate them with lines '---')")
+    return iter(answers)
 
 
 def show(step: Step, out: TextIO) -> None:
@@ -58,13 +69,18 @@ def show(step: Step, out: TextIO) -> None:
     out.flush()
 
 
-def run_interview(args: argparse.Namespace, services: Services, out: TextIO = sys.stdout) -> int:
+def run_interview(args: argparse.Namespace, services: Services, out: TextIO | None = None) -> int:
+    out = out or sys.stdout  # looked up per call: the stream may be replaced after import
+    # Every input is checked before a session is created or resumed, so a bad one leaves nothing.
+    if args.resume is not None and not args.resume.strip():
+        raise UserInputError("--resume needs a session id (see `coach sessions list`)")
+    answers_file = read_file_answers(args.answers_file) if args.answers_file is not None else None
+    focus = read_text_file(args.focus_file, "focus file") if args.focus_file else ""
     sessions: InterviewSessions = services.interviews(args.engine)
-    if args.resume:
-        step = sessions.resume(args.resume)
+    if args.resume is not None:
+        step = sessions.resume(args.resume.strip())
         out.write(f"Resuming session {step.session_id}.\n")
     else:
-        focus = Path(args.focus_file).read_text(encoding="utf-8") if args.focus_file else ""
         config = InterviewConfig(
             track=args.track,
             difficulty=args.difficulty,
@@ -78,9 +94,9 @@ def run_interview(args: argparse.Namespace, services: Services, out: TextIO = sy
             f"Resume later with: coach interview --resume {step.session_id}\n"
         )
     show(step, out)
-    interactive = args.answers_file is None and sys.stdin.isatty()
-    if args.answers_file:
-        answers = read_file_answers(args.answers_file)
+    interactive = answers_file is None and sys.stdin.isatty()
+    if answers_file is not None:
+        answers = answers_file
     else:
         if interactive:
             out.write(f"{PROMPT}\n")
@@ -99,7 +115,9 @@ def run_interview(args: argparse.Namespace, services: Services, out: TextIO = sy
         if not interactive:
             out.write(f"\nYou: {answer}\n")
         try:
-            step = sessions.answer(step.session_id, answer)
+            # The position shown is passed along: if another window or process answered this
+            # session meanwhile, the answer is refused rather than applied to another question.
+            step = sessions.answer(step.session_id, answer, expect_seq=step.seq)
         except UserInputError as err:
             out.write(f"  ({err})\n")
             continue
@@ -111,7 +129,8 @@ def run_interview(args: argparse.Namespace, services: Services, out: TextIO = sy
     return 0
 
 
-def run_sessions(args: argparse.Namespace, services: Services, out: TextIO = sys.stdout) -> int:
+def run_sessions(args: argparse.Namespace, services: Services, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     db = services.session_db
     if args.sessions_command == "list":
         rows = db.sessions(limit=args.limit)

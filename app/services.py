@@ -77,20 +77,25 @@ class Services:
             return cache[key]  # type: ignore[no-any-return]
 
     def _build_interviews(self, engine: str | None) -> InterviewSessions:
-        import sqlite3
-
         from langgraph.checkpoint.sqlite import SqliteSaver
 
+        from app.sessions.db import open_checked
+
+        sessions = self.session_db  # checked first: the checkpoints are rebuilt from it
         scorer = self.scorer(engine)
-        conn = sqlite3.connect(self.settings.data_dir / "checkpoints.sqlite3", check_same_thread=False)
+        conn = open_checked(
+            self.settings.data_dir / "checkpoints.sqlite3",
+            "the interview checkpoints file",
+            "e.g. rename it to checkpoints.sqlite3.damaged, and run again: interviews are rebuilt"
+            " from the sessions database coach.sqlite3",
+        )
         # WAL with synchronous=NORMAL, as the sessions database: a commit survives a crash of
         # this process (the resume tests kill it), without an fsync per checkpoint.
-        conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         interviewer = Interviewer(
             scorer.engine, scorer, self.bank, self.rubric, SqliteSaver(conn), scorer.store
         )
-        return InterviewSessions(self.session_db, interviewer)
+        return InterviewSessions(sessions, interviewer)
 
     def warm_up(self) -> None:
         """Load what the first request would otherwise wait for: the embedding model, the store,

@@ -7,7 +7,7 @@ checkpointer under the session id, so an interview resumes after a restart.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Literal, TypedDict, cast
 
 from langgraph.config import get_stream_writer
@@ -45,6 +45,18 @@ class InterviewState(TypedDict, total=False):
     summary: dict[str, Any] | None
 
 
+def compact_card(card: dict[str, Any]) -> dict[str, Any]:
+    """What the interview keeps of a scorecard: scores, missed points, the best quote."""
+    return {
+        "question_id": card["question_id"],
+        "overall": card["overall"],
+        "scores": {d["id"]: d["score"] for d in card["dimensions"]},
+        "missed": [m["id"] for m in card["missed_points"]],
+        "non_answer": card["non_answer"],
+        "quote": next((q for d in card["dimensions"] for q in d["evidence"]), ""),
+    }
+
+
 def command_of(text: str) -> str | None:
     """'hint', 'repeat', 'skip' or 'end' when the message is only that word."""
     word = text.strip().lower().strip(".!/ ")
@@ -72,26 +84,12 @@ class Interviewer:
 
     # -- public --------------------------------------------------------------------------
     def start(self, session_id: str, config: InterviewConfig) -> InterviewState:
-        state: InterviewState = {
-            "session_id": session_id,
-            "config": config.as_dict(),
-            "status": "new",
-            "asked": [],
-            "current": None,
-            "answer_so_far": "",
-            "follow_ups_used": 0,
-            "probed": [],
-            "last_prompt": "",
-            "cards": [],
-            "history": [],
-            "inbox": "",
-            "inbox_seq": 0,
-            "processed_seq": 0,
-            "outbox": [],
-            "card": None,
-            "summary": None,
-        }
-        return self._invoke(session_id, state)
+        return self._invoke(session_id, initial_state(session_id, config.as_dict()))
+
+    def restore(self, session_id: str, state: InterviewState) -> None:
+        """Replace the checkpointed state (missing, older or damaged) with one rebuilt elsewhere."""
+        config: Any = {"configurable": {"thread_id": session_id}}
+        self.graph.update_state(config, {**state, "outbox": [], "card": None}, as_node="restored")
 
     def reply(self, session_id: str, text: str, seq: int) -> InterviewState:
         """Process the candidate message stored at transcript position seq."""
@@ -132,6 +130,9 @@ class Interviewer:
         g.add_node("hint", self._hint)
         g.add_node("repeat", self._repeat)
         g.add_node("wrap_up", self._wrap_up)
+        # Never run: the node a state rebuilt from the transcript is written as (see restore).
+        g.add_node("restored", lambda state: {})
+        g.add_edge("restored", END)
         g.add_edge(START, "receive")
         g.add_conditional_edges(
             "receive",
@@ -184,17 +185,7 @@ class Interviewer:
         question = self._question(state)
         so_far = "\n".join(p for p in (state.get("answer_so_far", ""), state.get("inbox", "")) if p)
         card = self.scorer.score(so_far, question_id=question.id).model_dump()
-        best = next((q for d in card["dimensions"] for q in d["evidence"]), "")
-        compact = {
-            "question_id": question.id,
-            "overall": card["overall"],
-            "scores": {d["id"]: d["score"] for d in card["dimensions"]},
-            "missed": [m["id"] for m in card["missed_points"]],
-            "non_answer": card["non_answer"],
-            "quote": best,
-        }
-        cards = [c for c in state.get("cards", []) if c.get("question_id") != question.id or c.get("skipped")]
-        return {"answer_so_far": so_far, "card": card, "cards": [*cards, compact]}
+        return {"answer_so_far": so_far, "card": card, "cards": with_card(state, compact_card(card))}
 
     def _gap(self, state: InterviewState) -> Any:
         compact = state["cards"][-1]
@@ -354,6 +345,100 @@ class Interviewer:
             "engine": engine or self.engine.name,
             "target": target,
         }
+
+
+def with_card(state: InterviewState, compact: dict[str, Any]) -> list[dict[str, Any]]:
+    """The session's cards with this one replacing any earlier card of its question."""
+    qid = compact["question_id"]
+    kept = [c for c in state.get("cards", []) if c.get("question_id") != qid or c.get("skipped")]
+    return [*kept, compact]
+
+
+def initial_state(session_id: str, config: dict[str, Any]) -> InterviewState:
+    return {
+        "session_id": session_id,
+        "config": config,
+        "status": "new",
+        "asked": [],
+        "current": None,
+        "answer_so_far": "",
+        "follow_ups_used": 0,
+        "probed": [],
+        "last_prompt": "",
+        "cards": [],
+        "history": [],
+        "inbox": "",
+        "inbox_seq": 0,
+        "processed_seq": 0,
+        "outbox": [],
+        "card": None,
+        "summary": None,
+    }
+
+
+def rebuild_state(
+    session_id: str,
+    config: dict[str, Any],
+    turns: Iterable[Mapping[str, Any]],
+    summary: dict[str, Any] | None,
+) -> InterviewState:
+    """The state the graph reaches after the stored transcript, replayed without any engine.
+
+    Each turn is a mapping with role, kind, text, seq, question_id, target (follow-ups) and card
+    (the scorecard of a scored answer). It mirrors the graph's nodes; a test checks that it
+    agrees with the checkpointed state after every step.
+    """
+    state = initial_state(session_id, config)
+    for turn in turns:
+        if turn["role"] == "candidate":
+            _replay_message(state, turn)
+        else:
+            _replay_prompt(state, turn, summary)
+    return state
+
+
+def _remember(state: InterviewState, role: str, text: str) -> None:
+    state["history"] = [*state.get("history", []), {"role": role, "text": text}][-HISTORY_TURNS:]
+
+
+def _replay_message(state: InterviewState, turn: Mapping[str, Any]) -> None:
+    text = str(turn["text"])
+    state.update({"inbox": text, "inbox_seq": int(turn["seq"]), "processed_seq": int(turn["seq"])})
+    if state.get("status") != "asking":
+        return
+    if text:
+        _remember(state, "candidate", text)
+    command = command_of(text)
+    if command == "skip" and state.get("current"):
+        state["cards"] = [*state.get("cards", []), {"question_id": state["current"], "skipped": True}]
+        state["answer_so_far"] = ""
+    elif command is None and turn.get("card") is not None:
+        state["answer_so_far"] = "\n".join(p for p in (state.get("answer_so_far", ""), text) if p)
+        state["cards"] = with_card(state, compact_card(turn["card"]))
+
+
+def _replay_prompt(state: InterviewState, turn: Mapping[str, Any], summary: dict[str, Any] | None) -> None:
+    text, kind = str(turn["text"]), turn["kind"]
+    if kind == "question":
+        state.update(
+            {
+                "status": "asking",
+                "asked": [*state.get("asked", []), turn["question_id"]],
+                "current": turn["question_id"],
+                "answer_so_far": "",
+                "follow_ups_used": 0,
+                "probed": [],
+                "last_prompt": text,
+            }
+        )
+        _remember(state, "interviewer", text)
+    elif kind == "follow_up":
+        state["follow_ups_used"] = state.get("follow_ups_used", 0) + 1
+        state["probed"] = [*state.get("probed", []), *([turn["target"]] if turn.get("target") else [])]
+        state["last_prompt"] = text
+        _remember(state, "interviewer", text)
+    elif kind == "summary":
+        state.update({"status": "done", "current": None, "summary": summary})
 
 
 def render_summary(summary: dict[str, Any]) -> str:

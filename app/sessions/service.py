@@ -1,4 +1,9 @@
-"""Interview sessions: every message is committed before the reply is shown; crashes resume."""
+"""Interview sessions: every message is committed before the reply is shown; crashes resume.
+
+A step is two transactions: the candidate's message (refused if the transcript moved on), then
+the interviewer's reply with its scorecard. A crash between them leaves the message alone, which
+resume replays; never half a reply, so nothing is stored twice.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.errors import UserInputError
-from app.interview.graph import Interviewer
+from app.errors import ConflictError, UserInputError
+from app.interview.graph import Interviewer, InterviewState, command_of, rebuild_state
 from app.interview.plan import InterviewConfig
-from app.sessions.db import SessionDB, TurnRow
+from app.sessions.db import ANSWERED_ELSEWHERE, SessionDB, TurnRow
 
 MAX_MESSAGE_CHARS = 20_000
 
@@ -25,10 +30,34 @@ class Step:
     card: dict[str, Any] | None = None
     summary: dict[str, Any] | None = None
     done: bool = False
+    seq: int = 0  # the transcript's last position after this step; pass it back as expect_seq
+
+
+# The checkpointed fields that must agree with the transcript; any difference and the
+# transcript wins (the checkpoint is rebuilt from it).
+CHECKED_FIELDS = (
+    "status",
+    "asked",
+    "current",
+    "answer_so_far",
+    "follow_ups_used",
+    "probed",
+    "last_prompt",
+    "cards",
+    "history",
+    "processed_seq",
+    "summary",
+)
 
 
 class InterviewSessions:
-    """Runs interviews over the interviewer graph and the session database."""
+    """Runs interviews over the interviewer graph and the session database.
+
+    The database is the source of truth; the graph's checkpoint is a cache of the state it
+    implies, rebuilt from the transcript when missing, older or otherwise different. One writer
+    at a time per session (threads and processes), and a message states the position it
+    answers, so two writers never interleave.
+    """
 
     def __init__(self, db: SessionDB, interviewer: Interviewer) -> None:
         self.db = db
@@ -39,23 +68,84 @@ class InterviewSessions:
             **{**config.__dict__, "exclude": tuple(self.db.recent_question_ids())}
         ).validate(self.interviewer.bank)
         session_id = self.db.create_session(config.as_dict(), self.interviewer.engine.name)
-        state = self.interviewer.start(session_id, config)
-        return self._commit(session_id, state)
+        with self.db.locks.hold(session_id):
+            state = self.interviewer.start(session_id, config)
+            return self._record(session_id, state, None)
 
-    def answer(self, session_id: str, text: str) -> Step:
-        """Store the candidate's message, then let the interviewer reply."""
+    def answer(self, session_id: str, text: str, expect_seq: int | None = None) -> Step:
+        """Store the candidate's message, then let the interviewer reply.
+
+        expect_seq is the last position the candidate saw (Step.seq): when the session moved on
+        since, the message is refused (ConflictError). Without it, concurrent messages are
+        applied one after the other.
+        """
         final: Step | None = None
-        for item in self.answer_stream(session_id, text):
+        for item in self.answer_stream(session_id, text, expect_seq):
             if isinstance(item, Step):
                 final = item
         assert final is not None
         return final
 
-    def answer_stream(self, session_id: str, text: str) -> Iterator[str | Step]:
+    def answer_stream(
+        self, session_id: str, text: str, expect_seq: int | None = None
+    ) -> Iterator[str | Step]:
         """As `answer`, yielding the interviewer's words as they stream, then the Step."""
-        session = self.db.session(session_id)
-        if session.status == "finished":
-            raise UserInputError("this interview has ended; start a new one")
+        self.db.session(session_id)  # an unknown id is a clear error, before any lock
+        self._check_message(text)
+        with self.db.locks.hold(session_id):
+            last = self.db.last_turn(session_id)
+            if expect_seq is not None and (last.seq if last else 0) != expect_seq:
+                raise ConflictError(ANSWERED_ELSEWHERE)  # even if that ended the interview
+            if self.db.session(session_id).status == "finished":
+                raise UserInputError("this interview has ended; start a new one")
+            self._settle(session_id)
+            state = self.interviewer.state(session_id)
+            kind = "command" if command_of(text) else "answer"
+            seen = self.db.last_turn(session_id)
+            self.db.add_turn(
+                session_id, "candidate", kind, text, state.get("current"), expect_seq=seen.seq if seen else 0
+            )
+            added = self.db.last_turn(session_id)
+            assert added is not None
+            final: Any = None
+            for item in self.interviewer.reply_stream(session_id, text, added.seq):
+                if isinstance(item, str):
+                    yield item
+                else:
+                    final = item
+            yield self._record(session_id, final, added)
+
+    def resume(self, session_id: str) -> Step:
+        """After a restart: replay what a crash cut off, then show where the interview stands."""
+        self.db.session(session_id)  # an unknown id is a clear error, before any lock
+        with self.db.locks.hold(session_id):
+            replayed = self._settle(session_id)
+            if replayed is not None:
+                return replayed
+            turns = self.db.turns(session_id)
+            state = self.interviewer.state(session_id)
+            last_prompt = next((t for t in reversed(turns) if t.role == "interviewer"), None)
+            return Step(
+                session_id,
+                messages=[{"role": "interviewer", "kind": last_prompt.kind, "text": last_prompt.text}]
+                if last_prompt
+                else [],
+                summary=state.get("summary"),
+                done=state.get("status") == "done",
+                seq=turns[-1].seq if turns else 0,
+            )
+
+    def rebuilt_state(self, session_id: str) -> InterviewState:
+        """The interview state the stored transcript implies (the candidate's last message
+        counts as processed only once the interviewer's reply to it is stored)."""
+        turns = self.db.turns(session_id)
+        if turns and turns[-1].role == "candidate":
+            turns = turns[:-1]
+        return self._rebuild(session_id, turns)
+
+    # -- internals (called with the session's lock held) ---------------------------------
+    @staticmethod
+    def _check_message(text: str) -> None:
         if not isinstance(text, str) or not text.strip():
             raise UserInputError("type an answer, or one of: hint, repeat, skip, end")
         if "\x00" in text:
@@ -64,69 +154,52 @@ class InterviewSessions:
             raise UserInputError(
                 f"the answer is {len(text):,} characters; the limit is {MAX_MESSAGE_CHARS:,}"
             )
-        last = self.db.last_turn(session_id)
-        state = self.interviewer.state(session_id)
-        if not state or last is None or last.role == "candidate":
-            self.resume(session_id)  # settle any step a crash left half done
-            state = self.interviewer.state(session_id)
-        current = state.get("current")
-        kind = (
-            "command" if text.strip().lower().strip(".!/ ") in ("hint", "repeat", "skip", "end") else "answer"
-        )
-        turn_id = self.db.add_turn(session_id, "candidate", kind, text, current)
-        added = self.db.last_turn(session_id)
-        seq = added.seq if added else 0
-        final: Any = None
-        for item in self.interviewer.reply_stream(session_id, text, seq):
-            if isinstance(item, str):
-                yield item
-            else:
-                final = item
-        yield self._commit(session_id, final, turn_id)
 
-    def resume(self, session_id: str) -> Step:
-        """After a restart: replay what a crash cut off, then show where the interview stands."""
+    def _rebuild(
+        self,
+        session_id: str,
+        turns: list[TurnRow],
+        pending_card: dict[str, Any] | None = None,
+        replies: list[dict[str, Any]] | None = None,
+    ) -> InterviewState:
+        """rebuild_state over stored turns, plus optionally the reply to the last one."""
+        session = self.db.session(session_id)
+        cards = self.db.scorecards_by_turn(session_id)
+        rows: list[dict[str, Any]] = [{**t.__dict__, "card": cards.get(t.id)} for t in turns]
+        if pending_card is not None:
+            rows[-1]["card"] = pending_card
+        rows += [{"role": "interviewer", "seq": 0, **m} for m in replies or []]
+        return rebuild_state(session_id, session.config, rows, session.summary)
+
+    def _settle(self, session_id: str) -> Step | None:
+        """Make the checkpoint agree with the transcript; store the reply to a message a crash
+        left unanswered (returned as the Step), replaying it when needed."""
         turns = self.db.turns(session_id)
+        if not turns:  # a crash before the first question was stored
+            config = InterviewConfig.from_dict(self.db.session(session_id).config)
+            return self._record(session_id, self.interviewer.start(session_id, config), None)
+        pending = turns[-1] if turns[-1].role == "candidate" else None
         state = self.interviewer.state(session_id)
-        if not state:
-            session = self.db.session(session_id)
-            return self._commit(
-                session_id,
-                self.interviewer.start(session_id, InterviewConfig.from_dict(session.config)),
-            )
-        if turns and turns[-1].role == "candidate":
-            last = turns[-1]
-            if int(state.get("processed_seq", 0)) != last.seq:
-                state = self.interviewer.reply(session_id, last.text, last.seq)
-            return self._commit(session_id, state, last.id)
-        last_prompt = next((t for t in reversed(turns) if t.role == "interviewer"), None)
-        return Step(
-            session_id,
-            messages=[{"role": "interviewer", "kind": last_prompt.kind, "text": last_prompt.text}]
-            if last_prompt
-            else [],
-            summary=state.get("summary"),
-            done=state.get("status") == "done",
+        if pending is not None and state and int(state.get("processed_seq", 0)) == pending.seq:
+            expected = self._rebuild(session_id, turns, state.get("card"), list(state.get("outbox") or []))
+            if _agrees({**state, "summary": None}, {**expected, "summary": None}):
+                return self._record(session_id, state, pending)  # replied, but the reply was not stored
+        answered = self._rebuild(session_id, turns[:-1] if pending else turns)
+        if not _agrees(state, answered):
+            self.interviewer.restore(session_id, answered)
+        if pending is None:
+            return None
+        return self._record(
+            session_id, self.interviewer.reply(session_id, pending.text, pending.seq), pending
         )
 
-    def _commit(self, session_id: str, state: Mapping[str, Any], turn_id: int | None = None) -> Step:
+    def _record(self, session_id: str, state: Mapping[str, Any], answer: TurnRow | None) -> Step:
         card = state.get("card")
-        if card is not None:
-            self.db.add_scorecard(session_id, turn_id, card["question_id"], card["overall"], card)
         messages = list(state.get("outbox") or [])
-        for message in messages:
-            self.db.add_turn(
-                session_id,
-                "interviewer",
-                message["kind"],
-                message["text"],
-                message.get("question_id"),
-                message.get("engine"),
-            )
         done = state.get("status") == "done"
-        if done and self.db.session(session_id).status != "finished":
-            self.db.finish(session_id, state.get("summary") or {})
-        return Step(session_id, messages, card, state.get("summary"), done)
+        summary = (state.get("summary") or {}) if done else None
+        seq = self.db.record_reply(session_id, answer, card, messages, summary)
+        return Step(session_id, messages, card, state.get("summary"), done, seq)
 
     # -- transcripts ---------------------------------------------------------------------
     def export(self, session_id: str, fmt: str = "md") -> str:
@@ -146,6 +219,10 @@ class InterviewSessions:
         if fmt != "md":
             raise UserInputError("export format must be md or json")
         return transcript_markdown(session.__dict__, turns, cards)
+
+
+def _agrees(state: Mapping[str, Any], expected: Mapping[str, Any]) -> bool:
+    return bool(state) and all(state.get(k) == expected.get(k) for k in CHECKED_FIELDS)
 
 
 def transcript_markdown(session: dict[str, Any], turns: list[TurnRow], cards: list[dict[str, Any]]) -> str:
