@@ -76,6 +76,12 @@ def run_interview(args: argparse.Namespace, services: Services, out: TextIO | No
         raise UserInputError("--resume needs a session id (see `coach sessions list`)")
     answers_file = read_file_answers(args.answers_file) if args.answers_file is not None else None
     focus = read_text_file(args.focus_file, "focus file") if args.focus_file else ""
+    if focus.strip() and services.store_if_ready() is None:
+        print(
+            "warning: the corpus store is empty or missing, so the focus file cannot steer which "
+            "questions are asked (they are drawn at random); run `coach ingest` first",
+            file=sys.stderr,
+        )
     sessions: InterviewSessions = services.interviews(args.engine)
     if args.resume is not None:
         step = sessions.resume(args.resume.strip())

@@ -114,6 +114,10 @@ class Services:
             return
         logging.getLogger("coach").info("warmed up in %.1f s", time.perf_counter() - started)
 
+    def store_if_ready(self) -> CorpusStore | None:
+        """The store when it holds the corpus; None (logged) when it is empty or unreachable."""
+        return self._store_if_ready()
+
     def _store_if_ready(self) -> CorpusStore | None:
         try:
             return self.store if self.store.count() else None

@@ -81,3 +81,22 @@ def test_cli_ingest_refuses_a_bank_id(
     assert main(["ingest", str(path)]) == 0
     err = capsys.readouterr().err
     assert f"question id {BANK_ID!r} is already used by" in err and "bank ids are reserved" in err
+
+
+def test_a_focus_file_without_a_store_is_warned_about(
+    tmp_path: Path, shared_data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With chroma/ deleted (nothing ingested), --focus-file cannot steer questions: say so."""
+    data = tmp_path / "fresh"
+    monkeypatch.setenv("COACH_DATA_DIR", str(data))
+    focus = tmp_path / "jd.md"
+    focus.write_text("We need someone to build fraud detection for card payments.", encoding="utf-8")
+    answers = tmp_path / "answers.txt"
+    answers.write_text("I would start from the cost of fraud.\n---\nend\n", encoding="utf-8")
+    code = main(
+        ["interview", "--engine", "offline", "--questions", "1", "--follow-ups", "0"]
+        + ["--focus-file", str(focus), "--answers-file", str(answers)]
+    )
+    err = capsys.readouterr().err
+    assert code == 0
+    assert "the focus file cannot steer which questions are asked" in err
