@@ -92,3 +92,9 @@ def test_documents_upload_and_focus(services: Services, tmp_path: Path) -> None:
         documents.add_document(services, str(bad))
     with pytest.raises(UserInputError, match=r"\.md and \.txt"):
         documents.add_document(services, str(tmp_path / "x.pdf"))
+
+
+@pytest.mark.parametrize("answer", ["", "   ", "\n\n"])
+def test_feedback_on_an_empty_answer_asks_for_one(services: Services, answer: str) -> None:
+    with pytest.raises(UserInputError, match="Paste or type your answer first"):
+        handlers.feedback(services, "msd-news-feed-ranking", "", answer, "")

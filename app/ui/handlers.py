@@ -150,6 +150,8 @@ def feedback(
     """The scorecard of a pasted answer, as a dict."""
     if not (question_id or (question_text or "").strip()):
         raise UserInputError("Pick a bank question or type one.")
+    if not (answer or "").strip():
+        raise UserInputError("Paste or type your answer first: there is nothing to give feedback on yet.")
     card = services.scorer().score(
         answer or "",
         question_id=question_id or None,
