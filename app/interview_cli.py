@@ -9,24 +9,44 @@ from pathlib import Path
 from typing import TextIO
 
 from app.errors import UserInputError
-from app.interview.plan import InterviewConfig
+from app.interview.plan import COMMANDS, InterviewConfig
 from app.services import Services
 from app.sessions.service import InterviewSessions, Step
 
 SEPARATOR = "---"
-PROMPT = "(end your answer with a line '---' or an empty line; commands: hint, repeat, skip, end)"
+PROMPT = (
+    "(end your answer with a line '---' or two empty lines; "
+    "hint, repeat, skip or end typed alone runs at once)"
+)
 
 
 def answers_from_lines(lines: Iterator[str], blank_ends: bool) -> Iterator[str]:
-    """Answers separated by a line holding only '---' (or a blank line, interactively)."""
+    """Answers separated by a line holding only '---'.
+
+    Typed at a terminal (blank_ends), two empty lines in a row also end an answer (one empty line
+    is a paragraph break, kept), and a command alone on the first line of an answer is sent at once.
+    """
     buffer: list[str] = []
+    blanks = 0
     for raw in lines:
         line = raw.rstrip("\n")
-        if line.strip() == SEPARATOR or (blank_ends and not line.strip() and buffer):
+        stripped = line.strip()
+        if stripped == SEPARATOR:
             yield "\n".join(buffer).strip()
-            buffer = []
-        elif line.strip() or buffer:
-            buffer.append(line)
+            buffer, blanks = [], 0
+        elif blank_ends and not buffer and stripped.lower() in COMMANDS:
+            yield stripped
+        elif blank_ends and not stripped and buffer:
+            blanks += 1
+            if blanks >= 2:
+                yield "\n".join(buffer).strip()
+                buffer, blanks = [], 0
+            else:
+                buffer.append(line)
+        else:
+            blanks = 0
+            if stripped or buffer:
+                buffer.append(line)
     if buffer and "\n".join(buffer).strip():
         yield "\n".join(buffer).strip()
 

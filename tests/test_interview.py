@@ -340,3 +340,27 @@ def test_llm_words_stream_through_the_interview(llm_interviews: tuple[FakeOpenAI
         not isinstance(final, str)
         and final.messages[0]["text"] == "And what would that change for the business?"
     )
+
+
+def test_terminal_answers_keep_paragraphs_and_run_commands_at_once() -> None:
+    """At a terminal: one empty line is a paragraph break, two end the answer, `---` ends it, and
+    a command typed alone is sent on its first Enter (issue 16 item 6)."""
+    from app.interview_cli import answers_from_lines
+
+    typed = [
+        "First paragraph of my answer.\n",
+        "\n",
+        "Second paragraph, same answer.\n",
+        "\n",
+        "\n",
+        "hint\n",
+        "A short one.\n",
+        "---\n",
+        "end\n",
+    ]
+    assert list(answers_from_lines(iter(typed), blank_ends=True)) == [
+        "First paragraph of my answer.\n\nSecond paragraph, same answer.",
+        "hint",
+        "A short one.",
+        "end",
+    ]
