@@ -20,7 +20,7 @@ def free_port() -> int:
 
 @contextmanager
 def coach_server(
-    data_dir: Path, timeout: float = 90, on_start: Callable[[subprocess.Popen[bytes]], None] | None = None
+    data_dir: Path, timeout: float = 180, on_start: Callable[[subprocess.Popen[bytes]], None] | None = None
 ) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "COACH_DATA_DIR": str(data_dir), "GRADIO_ANALYTICS_ENABLED": "False"}

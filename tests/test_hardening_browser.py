@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -95,8 +96,14 @@ def _open(browser: Any, url: str) -> tuple[Any, Recorder]:
 
 
 @pytest.fixture(scope="class")
-def offline_page(browser: Any, corpus_services: Services) -> Iterator[tuple[Any, Recorder]]:
-    with coach_server(corpus_services.settings.data_dir) as url:
+def offline_page(
+    browser: Any, corpus_services: Services, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Any, Recorder]]:
+    # A copy of the ingested data folder: this server ingests an uploaded document, and a second
+    # process writing to the test process's own Chroma folder would leave its index stale.
+    data = tmp_path_factory.mktemp("served") / "data"
+    shutil.copytree(corpus_services.settings.data_dir, data)
+    with coach_server(data) as url:
         page, recorder = _open(browser, url)
         yield page, recorder
         page.close()

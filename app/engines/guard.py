@@ -28,6 +28,10 @@ MAX_ITEMS = 12
 _TOKEN_SHAPES = re.compile(r"\b(Bearer)\s+[A-Za-z0-9._~+/=-]{8,}|\bsk-[A-Za-z0-9_-]{12,}", re.IGNORECASE)
 
 
+# The unfinished last word of a stream that could still become a token: s, sk, sk-..., b..bearer.
+_GROWING_TOKEN = re.compile(r"(\b(s|sk|sk-[A-Za-z0-9_-]*)|\b(b|be|bea|bear|beare|bearer))$", re.IGNORECASE)
+
+
 class ReplyTooLong(ValueError):
     """A model reply beyond the size any real answer of that kind needs."""
 
@@ -69,12 +73,13 @@ class Scrubber:
             yield clean[len(shown) :]
 
     def _safe_end(self, text: str) -> int:
-        """Where streamed text may be shown up to: an unfinished word, a bearer token still
-        arriving, or the start of a secret is held back until the next piece tells."""
+        """Where streamed text may be shown up to: anything at the end that could still grow into
+        something scrubbed (a bearer token, an `sk-` key, the start of the configured key) waits
+        for the next piece; ordinary words go out as they arrive."""
         end = len(text)
-        last_space = max(text.rfind(" "), text.rfind("\n"), text.rfind("\t"))
-        if last_space < len(text) - 1:
-            end = last_space + 1  # the last word may still be growing
+        word_start = max(text.rfind(" "), text.rfind("\n"), text.rfind("\t")) + 1
+        if _GROWING_TOKEN.search(text[word_start:]):
+            end = word_start
         before = text[:end].rstrip()
         if before.lower().endswith("bearer"):
             end = len(before) - len("bearer")

@@ -127,9 +127,18 @@ def open_checked(path: Path, what: str, advice: str, **connect: Any) -> sqlite3.
         conn.execute("PRAGMA journal_mode=WAL")
     except sqlite3.DatabaseError as err:
         conn.close()
+        if not is_damage(err):
+            raise  # a full disk or an unreadable folder is not a damaged file: the edge names it
         reason = str(err).strip() or "unreadable"
         raise DamagedFileError(f"{what} {path} is damaged ({reason}); move it aside, {advice}") from None
     return conn
+
+
+def is_damage(err: sqlite3.DatabaseError) -> bool:
+    """SQLite says the file itself is broken (not a full disk, a lock or a permission)."""
+    name = getattr(err, "sqlite_errorname", "")
+    text = str(err).lower()
+    return name in {"SQLITE_CORRUPT", "SQLITE_NOTADB"} or "malformed" in text or "not a database" in text
 
 
 class SessionLocks:
