@@ -245,14 +245,11 @@ def test_a_three_question_interview_streams_into_the_page(
         follow_ups.fill("0")
         follow_ups.press("Enter")
         page.locator("#start-interview").click()
-        # Question 1 arrives whole; questions 2 and 3 stream in after an answer (judged by the
-        # model) and a skip; then end. Three questions phrased by the model, one judge call.
+        # Question 1 arrives whole; questions 2 and 3 stream in after each skip; then end. Three
+        # questions phrased by the model and no judge call: the judge is tested above, and its
+        # replies (200-2,000 tokens) would take minutes on a loaded 2-core machine.
         streams = []
-        moves = [
-            ("#send-answer", "I would rank posts by predicted clicks."),
-            ("#cmd-skip", ""),
-            ("#cmd-end", ""),
-        ]
+        moves = [("#cmd-skip", ""), ("#cmd-skip", ""), ("#cmd-end", "")]
         for number, (button, answer) in enumerate(moves, 1):
             seen = _watch_stream(page, number, 3, TIMEOUT_S)
             if number > 1:
@@ -268,7 +265,7 @@ def test_a_three_question_interview_streams_into_the_page(
     # The words arrived piece by piece: partial texts, each extending the one before, then the
     # final message with the question's number.
     for seen in streams:
-        partial = [t for t in seen if "Question" not in t]
+        partial = [t for t in seen if "Question" not in t and t != "Loading content"]
         assert len(partial) >= 2, seen
         assert all(b.startswith(a[: len(a) // 2]) for a, b in zip(partial, partial[1:], strict=False)), (
             partial
@@ -279,6 +276,7 @@ def test_a_three_question_interview_streams_into_the_page(
     session = db.sessions(limit=1)[0]
     asked = [t for t in db.turns(session.id) if t.kind == "question"]
     assert [t.engine for t in asked] == [f"llm {MODEL_NAME}"] * 3
+    assert session.status == "finished"
 
 
 # -- fetching the model: untrusted parts, a pinned checksum ---------------------------------------
