@@ -9,6 +9,7 @@ streams into the page in Chromium. `make test` installs the model; without it th
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import subprocess
 import sys
@@ -187,6 +188,7 @@ def test_a_model_that_dies_mid_interview_falls_back_visibly(tmp_path: Path) -> N
 
 # -- the whole interview in Chromium ------------------------------------------------------------
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).parent / "artifacts"
 ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 
 
@@ -195,22 +197,31 @@ def _bot_texts(page: Any) -> list[str]:
 
 
 def _last_bot(page: Any) -> str:
-    texts = page.locator("#interview-chat .bot").all_inner_texts()
-    return texts[-1].strip() if texts else ""
+    """The interviewer's last message (not Gradio's "Loading content" indicator)."""
+    texts = [t.strip() for t in page.locator("#interview-chat .bot").all_inner_texts()]
+    texts = [t for t in texts if t and t != "Loading content"]
+    return texts[-1] if texts else ""
 
 
-def _watch_stream(page: Any, number: int, total: int, timeout_s: float) -> list[str]:
-    """The interviewer's last message as seen until question `number` has fully arrived: the
-    partial texts (the model's words as they stream), then the final one."""
+def _watch_stream(page: Any, number: int, total: int, before: str, timeout_s: float) -> list[str]:
+    """The interviewer's last message as it changed until question `number` fully arrived: the
+    partial texts (the model's words as they stream), then the final one. Arrived means: the
+    app's prefix is there, no loading indicator, and the text held still for 2 s (the model
+    sometimes starts its own words with "Question 2 of 3", so the prefix alone is not enough)."""
     seen: list[str] = []
-    deadline = time.monotonic() + timeout_s
+    changed = time.monotonic()
+    deadline = changed + timeout_s
+    loading = page.locator("#interview-chat [aria-label='Loading response']")
     while time.monotonic() < deadline:
         last = _last_bot(page)
-        if last and (not seen or seen[-1] != last):
+        if last and last != before and (not seen or seen[-1] != last):
             seen.append(last)
-        if f"Question {number} of {total}" in last and page.locator("#send-answer").is_enabled():
+            changed = time.monotonic()
+        settled = time.monotonic() - changed > 2 and loading.count() == 0
+        if seen and settled and re.match(rf"Question {number} of {total} \((easy|medium|hard)\): ", last):
             return seen
         time.sleep(0.05)
+    page.screenshot(path=str(ARTIFACTS / "local-llm-stuck.png"), full_page=True)
     raise AssertionError(f"question {number} did not arrive; seen: {seen[-3:]}")
 
 
@@ -234,6 +245,7 @@ def test_a_three_question_interview_streams_into_the_page(
         "COACH_LLM_MAX_RETRIES": "0",
     }.items():
         monkeypatch.setenv(name, value)
+    ARTIFACTS.mkdir(exist_ok=True)
     with coach_server(settings.data_dir) as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1280, "height": 1400})
@@ -250,23 +262,24 @@ def test_a_three_question_interview_streams_into_the_page(
         # replies (200-2,000 tokens) would take minutes on a loaded 2-core machine.
         streams = []
         moves = [("#cmd-skip", ""), ("#cmd-skip", ""), ("#cmd-end", "")]
+        before = ""
         for number, (button, answer) in enumerate(moves, 1):
-            seen = _watch_stream(page, number, 3, TIMEOUT_S)
+            seen = _watch_stream(page, number, 3, before, TIMEOUT_S)
+            before = seen[-1]
             if number > 1:
-                streams.append(seen)
+                streams.append(seen[:-1])
             if number == 1:  # (the badge escapes "_" inside a code span, so only the name's start)
                 expect(page.locator("#interview-engine")).to_contain_text("LLM qwen2.5-coder-0.5b-instruct")
             if answer:
                 page.locator("#answer-box textarea").fill(answer)
             page.locator(button).click()
         page.locator("#final-scorecard").get_by_text("Session scorecard").wait_for(timeout=TIMEOUT_S * 1000)
-        page.screenshot(path=str(tmp_path / "local-llm-interview.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / "local-llm-interview.png"), full_page=True)
         browser.close()
     # The words arrived piece by piece: partial texts, each extending the one before, then the
     # final message with the question's number.
-    for seen in streams:
-        partial = [t for t in seen if "Question" not in t and t != "Loading content"]
-        assert len(partial) >= 2, seen
+    for partial in streams:
+        assert len(partial) >= 2, partial
         assert all(b.startswith(a[: len(a) // 2]) for a, b in zip(partial, partial[1:], strict=False)), (
             partial
         )
