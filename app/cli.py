@@ -392,6 +392,17 @@ def storage_failure(err: BaseException, settings: Settings | None) -> CoachError
     return CoachError(f"could not use {where}: {cause}")
 
 
+def cmd_llm_local(args: argparse.Namespace, services: Services) -> int:
+    """Serve the small local model (installed by `make llm-local`) on a loopback port."""
+    from app.engines.local_model import default_cache_dir, run
+
+    if not _is_loopback(args.host):
+        raise UserInputError(
+            f"the local model server has no authentication: serve it on 127.0.0.1, not {args.host}"
+        )
+    return run(args.host, args.port, args.threads, default_cache_dir(services.settings))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = CoachParser(prog="coach", description="MLE Interview Coach")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -464,6 +475,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=port_number, default=7860)
     p.add_argument("--insecure-no-auth", action="store_true", help="allow a non-loopback host without auth")
     p.set_defaults(handler=cmd_serve)
+
+    p = sub.add_parser("llm-local", help="serve the small local test model (see `make llm-local`)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=port_number, default=8080)
+    p.add_argument("--threads", type=positive_int, help="CPU threads (default: up to 2)")
+    p.set_defaults(handler=cmd_llm_local)
     return parser
 
 
