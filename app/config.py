@@ -36,6 +36,8 @@ class Settings:
     chroma_port: int = 8000
     llm_timeout_s: float = 30.0
     llm_max_retries: int = 2
+    # Completion tokens per call: enough for a judge's JSON; a model that talks on is cut off.
+    llm_max_tokens: int = 2_000
     # USD per 1M tokens (input, output) for models beyond the built-in table (COACH_PRICES).
     prices: Mapping[str, tuple[float, float]] = field(default_factory=dict, hash=False, compare=False)
 
@@ -148,5 +150,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         chroma_port=_int(env, "CHROMA_PORT", 8000, 1, 65535),
         llm_timeout_s=_float(env, "COACH_LLM_TIMEOUT", 30.0, 0, MAX_TIMEOUT_S),
         llm_max_retries=_int(env, "COACH_LLM_MAX_RETRIES", 2, 0, MAX_RETRIES),
+        llm_max_tokens=_int(env, "COACH_LLM_MAX_TOKENS", 2_000, 64, 32_000),
         prices=_prices(env.get("COACH_PRICES", "")),
     )

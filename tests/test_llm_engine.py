@@ -239,8 +239,20 @@ def test_the_judge_asks_for_structured_output_with_bounded_scores(
     fmt = server.requests[-1].body["response_format"]
     assert fmt["type"] == "json_schema"
     schema = fmt["json_schema"]["schema"]
-    score = schema["$defs"]["DimensionScore"]["properties"]["score"]
-    assert (score["minimum"], score["maximum"]) == (1, 5)
+    dimension = schema["$defs"]["DimensionScore"]["properties"]
+    assert (dimension["score"]["minimum"], dimension["score"]["maximum"]) == (1, 5)
+    # Narrowed to this question: its dimensions once each, its talking points, short fields.
+    applicable = list(request_.rubric.applicable(request_.question.track))
+    assert dimension["id"]["enum"] == applicable
+    assert (
+        schema["properties"]["dimensions"]["minItems"]
+        == len(applicable)
+        == schema["properties"]["dimensions"]["maxItems"]
+    )
+    points = [tp.id for tp in request_.question.talking_points]
+    assert schema["properties"]["covered_points"]["items"]["enum"] == points
+    assert set(schema["properties"]["covered_spans"]["properties"]) == set(points)
+    assert "overall" not in schema["properties"] and "non_answer" not in schema["properties"]
 
 
 def test_an_endpoint_refusing_structured_output_gets_prompt_json_and_is_remembered(

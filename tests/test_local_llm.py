@@ -40,6 +40,8 @@ from app.scoring.scorer import Scorer
 from app.services import Services, prepare_offline_environment
 from app.sessions.db import SessionDB
 
+pytestmark = pytest.mark.llm_local
+
 REASON = unavailable()
 if REASON:
     warnings.warn(f"LOCAL-MODEL TESTS SKIPPED: {REASON}", stacklevel=1)
@@ -51,16 +53,9 @@ ANSWER = (
     "measure the daily active users in an A/B test."
 )
 TIMEOUT_S = 300  # the app's per-call timeout here: a loaded 2-core machine is slow, never hung
-# A judge's JSON from this model takes 200-700 tokens; the app's own cap (2,000) would let a
-# rambling reply run for minutes on 2 cores, so in-process tests lower it.
+# A judge's JSON from this model takes 200-700 tokens; the app's default cap (2,000) would let a
+# rambling reply run for minutes on 2 cores, so the tests set COACH_LLM_MAX_TOKENS lower.
 MAX_COMPLETION_TOKENS = 800
-
-
-@pytest.fixture(autouse=True)
-def _short_replies(monkeypatch: pytest.MonkeyPatch) -> None:
-    import app.engines.llm
-
-    monkeypatch.setattr(app.engines.llm, "MAX_COMPLETION_TOKENS", MAX_COMPLETION_TOKENS)
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +76,7 @@ def llm_settings(data_dir: Path, model: LocalModel) -> Settings:
         engine="llm",
         llm_timeout_s=TIMEOUT_S,
         llm_max_retries=0,
+        llm_max_tokens=MAX_COMPLETION_TOKENS,
     )
     prepare_offline_environment(settings)
     return settings
@@ -243,6 +239,7 @@ def test_a_three_question_interview_streams_into_the_page(
         "COACH_ENGINE": "llm",
         "COACH_LLM_TIMEOUT": str(TIMEOUT_S),
         "COACH_LLM_MAX_RETRIES": "0",
+        "COACH_LLM_MAX_TOKENS": str(MAX_COMPLETION_TOKENS),
     }.items():
         monkeypatch.setenv(name, value)
     ARTIFACTS.mkdir(exist_ok=True)

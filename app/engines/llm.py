@@ -9,6 +9,7 @@ so (engine "offline" with the fallback reason). The API key never leaves the cli
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import re
@@ -19,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from app.config import Settings
-from app.corpus.models import Rubric
+from app.corpus.models import Question, Rubric
 from app.engines.budget import (
     HISTORY_SHARE,
     PROMPT_BUDGET,
@@ -49,8 +50,6 @@ from app.engines.types import (
 from app.prompts import Message, PromptLibrary, PromptTemplate, load_prompts
 
 log = logging.getLogger("coach.llm")
-# Enough for a judge's JSON; an endpoint that talks on is cut off by the server.
-MAX_COMPLETION_TOKENS = 2_000
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.MULTILINE)
 
 
@@ -77,7 +76,7 @@ def _reason(err: BaseException) -> str:
         return "rate limited (429)"
     if status in STATUS_REASONS:
         return STATUS_REASONS[status]
-    if isinstance(err, ReplyTooLong):
+    if isinstance(err, ReplyTooLong) or name == "LengthFinishReasonError":
         return "reply too long"
     if isinstance(status, int):
         return f"server error ({status})"
@@ -93,16 +92,39 @@ NO_STRUCTURED_OUTPUT: set[str] = set()
 _STRUCTURED_WORDS = ("response_format", "json_schema", "structured output", "response format")
 
 
-def response_format(schema: type[BaseModel]) -> dict[str, Any]:
-    """The chat-completions `response_format` for a pydantic model (bounds included)."""
-    return {
-        "type": "json_schema",
-        "json_schema": {
-            "name": schema.__name__.lower(),
-            "schema": schema.model_json_schema(),
-            "strict": False,
-        },
+JUDGE_QUOTE_CHARS = 300
+JUDGE_TEXT_CHARS = 300
+JUDGE_LIST_ITEMS = 2
+
+
+def judge_format(question: Question, rubric: Rubric) -> dict[str, Any]:
+    """The judge's `response_format` for one question: the Assessment schema narrowed to this
+    question's dimensions (one each, ids as an enum) and talking points, with short fields, so a
+    small model cannot invent ids or talk until the token limit."""
+    schema = copy.deepcopy(Assessment.model_json_schema())
+    dims = list(rubric.applicable(question.track))
+    points = [tp.id for tp in question.talking_points]
+    quote = {"type": "string", "maxLength": JUDGE_QUOTE_CHARS}
+    text = {"type": "string", "maxLength": JUDGE_TEXT_CHARS}
+    defs, props = schema["$defs"], schema["properties"]
+    defs["DimensionScore"]["properties"].update(
+        id={"type": "string", "enum": dims},
+        evidence={"type": "array", "items": quote, "maxItems": JUDGE_LIST_ITEMS},
+        tip=text,
+    )
+    defs["Strength"]["properties"].update(text=text, evidence=quote)
+    props["dimensions"].update(minItems=len(dims), maxItems=len(dims))
+    props["covered_points"] = {"type": "array", "items": {"type": "string", "enum": points or [""]}}
+    props["covered_spans"] = {
+        "type": "object",
+        "properties": {pid: quote for pid in points},
+        "additionalProperties": False,
     }
+    props["strengths"].update(maxItems=JUDGE_LIST_ITEMS)
+    props["suggested_opening"] = text
+    for app_only in ("overall", "non_answer", "flags"):  # decided by the app, not the judge
+        props.pop(app_only, None)
+    return {"type": "json_schema", "json_schema": {"name": "assessment", "schema": schema, "strict": False}}
 
 
 def refuses_structured_output(err: BaseException) -> bool:
@@ -180,7 +202,7 @@ class LLMEngine:
                 max_retries=self.settings.llm_max_retries,
                 stream_usage=True,
                 temperature=0.2,
-                max_tokens=MAX_COMPLETION_TOKENS,  # type: ignore[call-arg]
+                max_tokens=self.settings.llm_max_tokens,  # type: ignore[call-arg]
             )
         return self._chat
 
@@ -209,14 +231,14 @@ class LLMEngine:
         )
         return run
 
-    def _invoke(self, messages: Sequence[Message], schema: type[BaseModel] | None = None) -> Any:
+    def _invoke(self, messages: Sequence[Message], fmt: dict[str, Any] | None = None) -> Any:
         """One chat call; with a schema, the endpoint's structured output is asked for, unless this
         endpoint refused it before (then the prompt alone asks for JSON, and parsing checks it)."""
         chat_messages = [(m.role, m.content) for m in messages]
-        if schema is None or self.endpoint_key in NO_STRUCTURED_OUTPUT:
+        if fmt is None or self.endpoint_key in NO_STRUCTURED_OUTPUT:
             return self.chat.invoke(chat_messages)
         try:
-            return self.chat.invoke(chat_messages, response_format=response_format(schema))
+            return self.chat.invoke(chat_messages, response_format=fmt)
         except Exception as err:
             if not refuses_structured_output(err):
                 raise
@@ -247,12 +269,13 @@ class LLMEngine:
         )
         started = time.perf_counter()
         try:
-            reply = self._invoke(messages, Assessment)
+            fmt = judge_format(question, request.rubric)
+            reply = self._invoke(messages, fmt)
             content = self.scrub.final(str(reply.content), MAX_REPLY_CHARS)
             try:
                 assessment = parse_json(content, Assessment)
             except MalformedOutput as err:
-                assessment, reply = self._repair(messages, content, err)
+                assessment, reply = self._repair(messages, content, err, fmt)
             run = self._record(prompt, messages, reply, started)
             assert isinstance(assessment, Assessment)
             assessment = clip_assessment(assessment)
@@ -264,7 +287,9 @@ class LLMEngine:
             offline.run = self._fallback_run(prompt.id, _reason(err))
             return offline
 
-    def _repair(self, messages: Sequence[Message], bad: str, err: MalformedOutput) -> tuple[BaseModel, Any]:
+    def _repair(
+        self, messages: Sequence[Message], bad: str, err: MalformedOutput, fmt: dict[str, Any]
+    ) -> tuple[BaseModel, Any]:
         """One repair attempt: show the model its reply and the error, ask for valid JSON."""
         repair = [
             *messages,
@@ -277,7 +302,7 @@ class LLMEngine:
                 ),
             ),
         ]
-        reply = self._invoke(repair, Assessment)
+        reply = self._invoke(repair, fmt)
         return parse_json(self.scrub.final(str(reply.content), MAX_REPLY_CHARS), Assessment), reply
 
     # -- phrasing ------------------------------------------------------------------------
