@@ -28,7 +28,7 @@ def unavailable() -> str | None:
     try:
         import xllamacpp  # noqa: F401
     except ImportError:
-        return "the llm-local extra (xllamacpp) is not installed: `make test` installs it"
+        return "the llm-local extra (xllamacpp) is not installed: `make test-llm-local` installs it"
     try:
         ensure_model(MODEL_DIR)
     except CoachError as err:

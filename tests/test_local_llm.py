@@ -3,7 +3,7 @@
 The model is small and its grades are arbitrary, so these tests check the plumbing, never a grade:
 structured output reaches the card, usage comes from the server, the app's honesty rules hold on
 whatever the model said, a model that dies mid-interview falls back visibly, and a whole interview
-streams into the page in Chromium. `make test` installs the model; without it they skip loudly.
+streams into the page in Chromium. `make test-llm-local` installs the model and runs them (not yet part of `make test`); without it they skip loudly.
 """
 
 from __future__ import annotations

@@ -277,15 +277,20 @@ class Scorer:
 
     @staticmethod
     def _covered(question: Question, assessment: Assessment, checked: EvidenceCheck) -> list[CoveredPoint]:
-        """Covered points the question has, each with the (checked) words that covered it."""
+        """Covered points the question has, each with the (checked) words that covered it; a point
+        whose quote is missing or not in the answer is not credited (and counted as dropped)."""
         covered = []
         for point_id in dict.fromkeys(assessment.covered_points):
             point = question.talking_point(point_id)
             if point is None:
                 continue
             span = assessment.covered_spans.get(point_id, "")
-            quotes = checked.keep([span]) if span else []
-            covered.append(CoveredPoint(id=point_id, point=point.point, evidence=quotes[0] if quotes else ""))
+            quotes = checked.keep([span]) if span.strip() else []
+            if not span.strip():
+                checked.dropped += 1
+            if not quotes:
+                continue  # a point is credited only with the answer's own words that stated it
+            covered.append(CoveredPoint(id=point_id, point=point.point, evidence=quotes[0]))
         return covered
 
     def _off_topic(self, answer: str, resolved: ResolvedQuestion) -> OffTopic | None:
