@@ -26,7 +26,7 @@ from app.errors import CoachError
 from app.interview.plan import InterviewConfig
 from app.services import Services, prepare_offline_environment
 from app.sessions.db import SessionDB
-from app.sessions.service import InterviewSessions
+from app.sessions.service import CHECKED_FIELDS, InterviewSessions
 
 pytestmark = pytest.mark.hardening
 
@@ -213,19 +213,7 @@ def test_two_concurrent_answers_over_the_http_api(tmp_path: Path, corpus_service
 
 # -- 2. the sessions database is the source of truth -------------------------------------------
 SCRIPT = [WEAK, "hint", OTHER, "repeat", WEAK, "skip", "hint", WEAK, OTHER, "repeat", WEAK]
-KEPT = (
-    "status",
-    "asked",
-    "current",
-    "answer_so_far",
-    "follow_ups_used",
-    "probed",
-    "last_prompt",
-    "cards",
-    "history",
-    "processed_seq",
-    "summary",
-)
+KEPT = CHECKED_FIELDS  # the fields the service checks against the transcript
 
 
 def kept(state: dict[str, Any]) -> dict[str, Any]:
