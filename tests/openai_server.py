@@ -27,6 +27,7 @@ class Action:
     status: int = 200
     seconds: float = 0.0
     chunks: list[str] = field(default_factory=list)
+    finish: str = "stop"  # "length": the server stopped at the request's max_tokens
 
 
 @dataclass
@@ -130,7 +131,7 @@ class FakeOpenAI:
                 elif action.kind == "malformed":
                     self._raw(200, b'{"id": "x", "choices": [ {"message": ')
                 elif body.get("stream"):
-                    self._stream(body, action.chunks or [action.content])
+                    self._stream(body, action.chunks or [action.content], action.finish)
                 else:
                     self._json(200, self._completion(body, action.content))
 
@@ -150,7 +151,7 @@ class FakeOpenAI:
                     "usage": _usage(body, content),
                 }
 
-            def _stream(self, body: dict[str, Any], chunks: list[str]) -> None:
+            def _stream(self, body: dict[str, Any], chunks: list[str], finish: str = "stop") -> None:
                 self.send_response(200)
                 self.send_header("content-type", "text/event-stream")
                 self.send_header("cache-control", "no-cache")
@@ -171,7 +172,7 @@ class FakeOpenAI:
                 for piece in chunks:
                     delta = {"index": 0, "delta": {"content": piece}, "finish_reason": None}
                     self._event({**base, "choices": [delta]})
-                self._event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+                self._event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
                 if (body.get("stream_options") or {}).get("include_usage"):
                     self._event({**base, "choices": [], "usage": _usage(body, "".join(chunks))})
                 self.wfile.write(b"data: [DONE]\n\n")

@@ -12,7 +12,19 @@ from app.prompts import PROMPTS_DIR, as_data, load_prompt_file, load_prompts
 SAMPLE = {
     "question": "Design a feed ranking system.",
     "talking_points": [{"id": "goal", "point": "Defines the objective."}],
-    "rubric": [{"id": "step_back", "name": "Step back", "one": "a", "three": "b", "five": "c"}],
+    "rubric": [
+        {
+            "id": "step_back",
+            "name": "Step back",
+            "one": "a",
+            "three": "b",
+            "five": "c",
+            "one_brief": "a",
+            "three_brief": "b",
+            "five_brief": "c",
+        }
+    ],
+    "structured": False,
     "answer": "My answer.",
     "reference": "",
     "track": "ml_system_design",

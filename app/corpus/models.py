@@ -217,6 +217,8 @@ class TrackMeaning(Strict):
     """What a dimension means for one track, where that differs from its general meaning."""
 
     name: str
+    # Short 1/3/5 anchors for the compact LLM judge (a dozen words each).
+    brief: Anchors
     definition: str = Field(min_length=20)
     anchors: Anchors
 
@@ -226,6 +228,7 @@ class Dimension(Strict):
 
     id: DimensionId
     name: str
+    brief: Anchors
     definition: str = Field(min_length=20)
     anchors: Anchors
     cues: list[str] = Field(min_length=3)
@@ -242,7 +245,7 @@ class Dimension(Strict):
         """Name, definition and anchors of this dimension for a track."""
         return self.per_track.get(
             track,  # type: ignore[call-overload]
-            TrackMeaning(name=self.name, definition=self.definition, anchors=self.anchors),
+            TrackMeaning(name=self.name, brief=self.brief, definition=self.definition, anchors=self.anchors),
         )
 
 

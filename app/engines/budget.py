@@ -10,6 +10,13 @@ from app.tokens import count_tokens
 
 PROMPT_BUDGET = 2000  # tokens of prompt at any turn
 HISTORY_SHARE = 0.45  # share of the budget that recent turns may use
+# Conversation a phrasing call carries, by kind: a question does not depend on what came before
+# and a hint only on the question; a follow-up sees the interviewer's last words (the answer it
+# probes travels as an excerpt). Measured by evals/interview_tokens.py (issue 17 item 3).
+HISTORY_TOKENS = {"ask": 0, "hint": 0, "follow_up": 160}
+EXCERPT_CHARS = 900  # of the answer a follow-up refers to
+# Completion tokens a phrasing call may use: one to three spoken sentences.
+PHRASE_MAX_TOKENS = 160
 
 # USD per 1M tokens (input, output). Settings.prices (COACH_PRICES) adds or overrides models.
 DEFAULT_PRICES: dict[str, tuple[float, float]] = {

@@ -22,8 +22,9 @@ from pydantic import BaseModel, ValidationError
 from app.config import Settings
 from app.corpus.models import Question, Rubric
 from app.engines.budget import (
-    HISTORY_SHARE,
-    PROMPT_BUDGET,
+    EXCERPT_CHARS,
+    HISTORY_TOKENS,
+    PHRASE_MAX_TOKENS,
     cost_usd,
     fit_history,
     message_tokens,
@@ -51,6 +52,10 @@ from app.prompts import Message, PromptLibrary, PromptTemplate, load_prompts
 
 log = logging.getLogger("coach.llm")
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.MULTILINE)
+
+
+class StructuredOutputRefused(Exception):
+    """The endpoint answered a structured-output request with a 400 naming the parameter."""
 
 
 class MalformedOutput(Exception):
@@ -93,7 +98,6 @@ _STRUCTURED_WORDS = ("response_format", "json_schema", "structured output", "res
 
 
 JUDGE_QUOTE_CHARS = 300
-JUDGE_TEXT_CHARS = 300
 JUDGE_LIST_ITEMS = 2
 
 
@@ -105,7 +109,7 @@ def judge_format(question: Question, rubric: Rubric) -> dict[str, Any]:
     dims = list(rubric.applicable(question.track))
     points = [tp.id for tp in question.talking_points]
     quote = {"type": "string", "maxLength": JUDGE_QUOTE_CHARS}
-    text = {"type": "string", "maxLength": JUDGE_TEXT_CHARS}
+    text = {"type": "string"}  # clipped after parsing (clip_assessment); the schema stays short
     defs, props = schema["$defs"], schema["properties"]
     defs["DimensionScore"]["properties"].update(
         id={"type": "string", "enum": dims},
@@ -115,16 +119,27 @@ def judge_format(question: Question, rubric: Rubric) -> dict[str, Any]:
     defs["Strength"]["properties"].update(text=text, evidence=quote)
     props["dimensions"].update(minItems=len(dims), maxItems=len(dims))
     props["covered_points"] = {"type": "array", "items": {"type": "string", "enum": points or [""]}}
-    props["covered_spans"] = {
-        "type": "object",
-        "properties": {pid: quote for pid in points},
-        "additionalProperties": False,
-    }
+    props["covered_spans"] = {"type": "object", "additionalProperties": quote}
     props["strengths"].update(maxItems=JUDGE_LIST_ITEMS)
     props["suggested_opening"] = text
     for app_only in ("overall", "non_answer", "flags"):  # decided by the app, not the judge
         props.pop(app_only, None)
+    _strip_labels(schema)
     return {"type": "json_schema", "json_schema": {"name": "assessment", "schema": schema, "strict": False}}
+
+
+def _strip_labels(node: Any) -> None:
+    """Titles and descriptions out of a JSON schema: the field names say it, and the schema is
+    billed as prompt tokens on every judge call."""
+    if isinstance(node, dict):
+        for key in ("title", "description"):
+            if isinstance(node.get(key), str):
+                del node[key]
+        for value in node.values():
+            _strip_labels(value)
+    elif isinstance(node, list):
+        for value in node:
+            _strip_labels(value)
 
 
 def refuses_structured_output(err: BaseException) -> bool:
@@ -160,6 +175,9 @@ def rubric_view(rubric: Rubric, track: str) -> list[dict[str, str]]:
                 "one": meaning.anchors.one,
                 "three": meaning.anchors.three,
                 "five": meaning.anchors.five,
+                "one_brief": meaning.brief.one,
+                "three_brief": meaning.brief.three,
+                "five_brief": meaning.brief.five,
             }
         )
     return views
@@ -213,29 +231,33 @@ class LLMEngine:
         usage = getattr(reply, "usage_metadata", None) or {}
         prompt_tokens = int(usage.get("input_tokens") or message_tokens(messages, self.model))
         completion_tokens = int(usage.get("output_tokens") or 0)
+        cached_tokens = int((usage.get("input_token_details") or {}).get("cache_read") or 0)
         run = RunInfo(
             engine="llm",
             model=self.model,
             prompt_version=prompt.id,
             prompt_tokens=prompt_tokens,
+            cached_tokens=cached_tokens,
             completion_tokens=completion_tokens,
             cost_usd=round(cost_usd(self.model, prompt_tokens, completion_tokens, self.prices), 6),
             latency_ms=round((time.perf_counter() - started) * 1000, 1),
         )
         log.info(
-            "llm call %s model=%s tokens=%d+%d",
+            "llm call %s model=%s tokens=%d+%d cached=%d",
             prompt.id,
             self.model,
             prompt_tokens,
             completion_tokens,
+            cached_tokens,
         )
         return run
 
     def _invoke(self, messages: Sequence[Message], fmt: dict[str, Any] | None = None) -> Any:
-        """One chat call; with a schema, the endpoint's structured output is asked for, unless this
-        endpoint refused it before (then the prompt alone asks for JSON, and parsing checks it)."""
+        """One chat call; with a schema, the endpoint's structured output is asked for. An endpoint
+        that refuses it (a 400 naming the parameter) is remembered, and StructuredOutputRefused
+        tells the caller to ask again with the JSON shape in the prompt."""
         chat_messages = [(m.role, m.content) for m in messages]
-        if fmt is None or self.endpoint_key in NO_STRUCTURED_OUTPUT:
+        if fmt is None:
             return self.chat.invoke(chat_messages)
         try:
             return self.chat.invoke(chat_messages, response_format=fmt)
@@ -244,7 +266,12 @@ class LLMEngine:
                 raise
             log.warning("endpoint refused structured output; using prompt-only JSON from now on")
             NO_STRUCTURED_OUTPUT.add(self.endpoint_key)
-            return self.chat.invoke(chat_messages)
+            raise StructuredOutputRefused from err
+
+    @property
+    def structured(self) -> bool:
+        """Whether this endpoint takes structured output (until it refuses it once)."""
+        return self.endpoint_key not in NO_STRUCTURED_OUTPUT
 
     @property
     def endpoint_key(self) -> str:
@@ -260,17 +287,28 @@ class LLMEngine:
             self.prompts.get(self.judge_prompt) if self.judge_prompt else self.prompts.latest("scorer.judge")
         )
         question = request.question
-        messages = prompt.render(
-            question=question.question,
-            talking_points=[{"id": tp.id, "point": tp.point} for tp in question.talking_points],
-            rubric=rubric_view(request.rubric, question.track),
-            answer=without_instructions(request.answer),
-            reference=request.reference or "",
-        )
+        values = {
+            "track": question.track.replace("_", " "),
+            "question": question.question,
+            "talking_points": [{"id": tp.id, "point": tp.point} for tp in question.talking_points],
+            "rubric": rubric_view(request.rubric, question.track),
+            "answer": without_instructions(request.answer),
+            "reference": request.reference or "",
+        }
+
+        def render(structured: bool) -> list[Message]:
+            wanted = {**values, "structured": structured}
+            return prompt.render(**{k: v for k, v in wanted.items() if k in prompt.variables})
+
         started = time.perf_counter()
+        messages = render(self.structured)
         try:
-            fmt = judge_format(question, request.rubric)
-            reply = self._invoke(messages, fmt)
+            fmt = judge_format(question, request.rubric) if self.structured else None
+            try:
+                reply = self._invoke(messages, fmt)
+            except StructuredOutputRefused:
+                messages, fmt = render(False), None
+                reply = self._invoke(messages)
             content = self.scrub.final(str(reply.content), MAX_REPLY_CHARS)
             try:
                 assessment = parse_json(content, Assessment)
@@ -288,7 +326,7 @@ class LLMEngine:
             return offline
 
     def _repair(
-        self, messages: Sequence[Message], bad: str, err: MalformedOutput, fmt: dict[str, Any]
+        self, messages: Sequence[Message], bad: str, err: MalformedOutput, fmt: dict[str, Any] | None
     ) -> tuple[BaseModel, Any]:
         """One repair attempt: show the model its reply and the error, ask for valid JSON."""
         repair = [
@@ -327,15 +365,17 @@ class LLMEngine:
                 question=q.question,
                 planned_follow_up=request.planned_text,
                 gap=gap,
-                answer_excerpt=request.answer_excerpt[:1500],
+                answer_excerpt=request.answer_excerpt[-EXCERPT_CHARS:],
             )
+        room = HISTORY_TOKENS.get(request.kind, 0)
+        if not room:
+            return prompt, rendered
         history = [
             Message(role="assistant" if t.role == "interviewer" else "user", content=t.text)
             for t in request.history
+            if t.role == "interviewer"
         ]
-        fixed = message_tokens(rendered, self.model)
-        room = max(200, min(int(PROMPT_BUDGET * HISTORY_SHARE), PROMPT_BUDGET - fixed - 50))
-        fitted = fit_history(history, room, self.model)
+        fitted = fit_history(history[-1:], room, self.model)
         return prompt, [rendered[0], *fitted.messages, rendered[1]]
 
     def phrase(self, request: PhraseRequest) -> Phrased:
@@ -353,9 +393,13 @@ class LLMEngine:
         state: dict[str, Any] = {"aggregate": None}
 
         def chunks() -> Iterator[str]:
-            for chunk in self.chat.stream([(m.role, m.content) for m in messages]):
+            chat_messages = [(m.role, m.content) for m in messages]
+            for chunk in self.chat.stream(chat_messages, max_tokens=PHRASE_MAX_TOKENS):
                 state["aggregate"] = chunk if state["aggregate"] is None else state["aggregate"] + chunk
                 yield str(chunk.content or "")
+            metadata = getattr(state["aggregate"], "response_metadata", None) or {}
+            if metadata.get("finish_reason") == "length":
+                raise ReplyTooLong(f"the wording went past {PHRASE_MAX_TOKENS} tokens")
 
         try:
             for text in self.scrub.stream(chunks(), MAX_PHRASE_CHARS):

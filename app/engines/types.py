@@ -62,6 +62,8 @@ class RunInfo(BaseModel):
     prompt_version: str | None = None
     fallback_reason: str | None = None
     prompt_tokens: int = 0
+    # Of prompt_tokens, those the server served from its prompt cache (when it says so).
+    cached_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
     latency_ms: float = 0.0
