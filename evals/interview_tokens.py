@@ -24,7 +24,16 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PEER_TOKENS = 55_000  # the closest open-source peer, per 20-turn interview (issue 17)
 GOAL_TOKENS = 30_000
 MODEL = "gpt-4o-mini"
-QUESTIONS = 5
+# The five ML system design questions whose text and talking points are of median size in the
+# bank (269-278 tokens; the track ranges from 211 to 440), so the figure is the typical interview.
+QUESTION_IDS = (
+    "msd-video-homepage",
+    "msd-offline-online-mismatch",
+    "msd-position-bias-feedback-loops",
+    "msd-feature-store-ranking",
+    "msd-ads-ctr-prediction",
+)
+QUESTIONS = len(QUESTION_IDS)
 FOLLOW_UPS = 3
 # Follow-up answers that leave the gaps open (so every follow-up of the budget is used).
 FOLLOW_UP_ANSWERS = (
@@ -77,15 +86,16 @@ def judge_reply(body: dict[str, Any]) -> str:
     )
 
 
-def first_answer(question_id: str | None, n: int) -> str:
-    """A real, mid-length answer to the asked question from the team's labelled set (the n-th
-    mid-length answer overall when that question has none)."""
+def first_answer(services: Any, question_id: str) -> str:
+    """A real, mid-length answer to the asked question from the team's labelled set, else the
+    first 150 words of the question's strong-answer outline."""
     sys.path.insert(0, str(PROJECT_ROOT))
     from evals.labelled import load_answers
 
     pool = [a for a in load_answers() if 90 <= len(a.answer.split()) <= 180]
     same = [a.answer for a in pool if a.question_id == question_id]
-    return same[0] if same else pool[n % len(pool)].answer
+    outline = services.bank.get(question_id).strong_answer.as_text()
+    return same[0] if same else " ".join(outline.split()[:150])
 
 
 def run(data_dir: Path | None = None) -> dict[str, Any]:
@@ -94,6 +104,7 @@ def run(data_dir: Path | None = None) -> dict[str, Any]:
     from openai_server import FakeOpenAI
 
     from app.config import Settings
+    from app.corpus.loader import QuestionBank
     from app.interview.plan import InterviewConfig
     from app.services import build_services
     from app.tokens import count_tokens, encoding_name_for_model
@@ -123,23 +134,33 @@ def run(data_dir: Path | None = None) -> dict[str, Any]:
             llm_max_retries=0,
         )
         services = build_services(settings)
+        # The interview draws from these five only (a bank of them), in its own order.
+        full = services.bank
+        services.__dict__["bank"] = QuestionBank(
+            questions={q: full.get(q) for q in QUESTION_IDS}, files={q: full.files[q] for q in QUESTION_IDS}
+        )
         interviews = services.interviews("llm")
         step = interviews.start(
             InterviewConfig(track="ml_system_design", questions=QUESTIONS, follow_ups=FOLLOW_UPS)
         )
         answered = 0
+        asked: set[str] = set()
         per_answer: list[int] = []
         while not step.done and answered < QUESTIONS * (1 + FOLLOW_UPS):
             before = tally.total
             last = step.messages[-1] if step.messages else {}
             if last.get("kind") == "question":
-                text = first_answer(last.get("question_id"), answered)
+                text = first_answer(services, str(last.get("question_id")))
             else:
                 text = FOLLOW_UP_ANSWERS[answered % len(FOLLOW_UP_ANSWERS)]
+            asked.add(str(last.get("question_id")))
             step = interviews.answer(step.session_id, text)
             per_answer.append(tally.total - before)
             answered += 1
+    if not asked <= set(QUESTION_IDS):
+        raise RuntimeError(f"the script asked questions outside its set: {sorted(asked)}")
     return {
+        "questions": sorted(asked),
         "answers": answered,
         "calls": dict(tally.calls),
         "message_tokens": dict(tally.message_tokens),
