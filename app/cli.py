@@ -132,7 +132,10 @@ def cmd_feedback(args: argparse.Namespace, services: Services) -> int:
         question_id=args.question_id,
         question_text=args.question,
         reference=args.reference,
+        samples=args.samples,
     )
+    if args.samples > 1 and card.engine == "offline" and not card.fallback_reason:
+        print("note: the offline engine is deterministic; it judged once", file=sys.stderr)
     print(card.model_dump_json(indent=2) if args.json else render_text(card))
     return 0
 
@@ -215,6 +218,16 @@ def positive_int(raw: str) -> int:
         raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def samples_count(raw: str) -> int:
+    """Judgements per answer for self-consistency: 1 to MAX_SAMPLES."""
+    from app.engines.consistency import MAX_SAMPLES
+
+    value = positive_int(raw)
+    if value > MAX_SAMPLES:
+        raise argparse.ArgumentTypeError(f"at most {MAX_SAMPLES} samples, got {value}")
     return value
 
 
@@ -436,6 +449,13 @@ def build_parser() -> argparse.ArgumentParser:
     given.add_argument("--answer-file", help="a UTF-8 file with the answer, or - for stdin")
     p.add_argument("--reference", help="a reference answer to compare content with")
     p.add_argument("--engine", choices=["offline", "llm", "auto"])
+    p.add_argument(
+        "--samples",
+        type=samples_count,
+        default=1,
+        help="judge the answer N times (LLM engine, temperature 0.8): median score, spread, "
+        "and dimensions whose samples disagree by 2+ marked low confidence",
+    )
     p.add_argument("--json", action="store_true", help="print the scorecard as JSON")
     p.set_defaults(handler=cmd_feedback)
 

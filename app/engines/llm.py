@@ -14,7 +14,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -30,6 +30,7 @@ from app.engines.budget import (
     message_tokens,
     price_table,
 )
+from app.engines.consistency import MAX_SAMPLES, SAMPLE_TEMPERATURE, combine
 from app.engines.guard import (
     MAX_PHRASE_CHARS,
     MAX_REPLY_CHARS,
@@ -111,6 +112,7 @@ def judge_format(question: Question, rubric: Rubric) -> dict[str, Any]:
     quote = {"type": "string", "maxLength": JUDGE_QUOTE_CHARS}
     text = {"type": "string"}  # clipped after parsing (clip_assessment); the schema stays short
     defs, props = schema["$defs"], schema["properties"]
+    defs["DimensionScore"]["properties"].pop("samples", None)  # the app's, from several judgements
     defs["DimensionScore"]["properties"].update(
         id={"type": "string", "enum": dims},
         evidence={"type": "array", "items": quote, "maxItems": JUDGE_LIST_ITEMS},
@@ -126,6 +128,21 @@ def judge_format(question: Question, rubric: Rubric) -> dict[str, Any]:
         props.pop(app_only, None)
     _strip_labels(schema)
     return {"type": "json_schema", "json_schema": {"name": "assessment", "schema": schema, "strict": False}}
+
+
+def _summed(runs: Sequence[RunInfo]) -> RunInfo:
+    """One record for the samples of a judgement: tokens and cost added up, latency to the last."""
+    first = runs[0]
+    return first.model_copy(
+        update={
+            "prompt_tokens": sum(r.prompt_tokens for r in runs),
+            "cached_tokens": sum(r.cached_tokens for r in runs),
+            "completion_tokens": sum(r.completion_tokens for r in runs),
+            "cost_usd": round(sum(r.cost_usd for r in runs), 6),
+            "latency_ms": max(r.latency_ms for r in runs),
+            "samples": len(runs),
+        }
+    )
 
 
 def _strip_labels(node: Any) -> None:
@@ -252,21 +269,29 @@ class LLMEngine:
         )
         return run
 
-    def _invoke(self, messages: Sequence[Message], fmt: dict[str, Any] | None = None) -> Any:
+    def _invoke(
+        self, messages: Sequence[Message], fmt: dict[str, Any] | None = None, temperature: float | None = None
+    ) -> Any:
         """One chat call; with a schema, the endpoint's structured output is asked for. An endpoint
         that refuses it (a 400 naming the parameter) is remembered, and StructuredOutputRefused
         tells the caller to ask again with the JSON shape in the prompt."""
         chat_messages = [(m.role, m.content) for m in messages]
+        options: dict[str, Any] = {} if temperature is None else {"temperature": temperature}
         if fmt is None:
-            return self.chat.invoke(chat_messages)
+            return self.chat.invoke(chat_messages, **options)
         try:
-            return self.chat.invoke(chat_messages, response_format=fmt)
+            return self.chat.invoke(chat_messages, response_format=fmt, **options)
         except Exception as err:
             if not refuses_structured_output(err):
                 raise
             log.warning("endpoint refused structured output; using prompt-only JSON from now on")
             NO_STRUCTURED_OUTPUT.add(self.endpoint_key)
             raise StructuredOutputRefused from err
+
+    @property
+    def judge_prompt_id(self) -> str:
+        """The judge prompt in effect: the pinned one, else the latest."""
+        return self.judge_prompt or self.prompts.latest("scorer.judge").id
 
     @property
     def structured(self) -> bool:
@@ -283,9 +308,7 @@ class LLMEngine:
 
     # -- assessment ----------------------------------------------------------------------
     def assess(self, request: AssessRequest) -> Assessed:
-        prompt = (
-            self.prompts.get(self.judge_prompt) if self.judge_prompt else self.prompts.latest("scorer.judge")
-        )
+        prompt = self.prompts.get(self.judge_prompt_id)
         question = request.question
         values = {
             "track": question.track.replace("_", " "),
@@ -300,30 +323,53 @@ class LLMEngine:
             wanted = {**values, "structured": structured}
             return prompt.render(**{k: v for k, v in wanted.items() if k in prompt.variables})
 
+        wanted = max(1, min(request.samples, MAX_SAMPLES))
+        temperature = SAMPLE_TEMPERATURE if wanted > 1 else None
         started = time.perf_counter()
-        messages = render(self.structured)
-        try:
-            fmt = judge_format(question, request.rubric) if self.structured else None
+        judged: list[Assessment] = []
+        runs: list[RunInfo] = []
+        error: Exception | None = None
+        for _ in range(wanted):
             try:
-                reply = self._invoke(messages, fmt)
-            except StructuredOutputRefused:
-                messages, fmt = render(False), None
-                reply = self._invoke(messages)
-            content = self.scrub.final(str(reply.content), MAX_REPLY_CHARS)
-            try:
-                assessment = parse_json(content, Assessment)
-            except MalformedOutput as err:
-                assessment, reply = self._repair(messages, content, err, fmt)
-            run = self._record(prompt, messages, reply, started)
-            assert isinstance(assessment, Assessment)
-            assessment = clip_assessment(assessment)
-            if not assessment.has_dimensions(request.rubric.applicable(question.track)):
-                raise MalformedOutput("not every rubric dimension was scored")
-            return Assessed(assessment=assessment, run=run)
-        except Exception as err:  # any endpoint failure -> visible offline fallback
+                assessment, run = self._judge_once(request, prompt, render, temperature, started)
+            except Exception as err:  # one failed sample: the others still count
+                error = err
+                continue
+            judged.append(assessment)
+            runs.append(run)
+        if not judged:  # any endpoint failure -> visible offline fallback
             offline = self.fallback.assess(request)
-            offline.run = self._fallback_run(prompt.id, _reason(err))
+            offline.run = self._fallback_run(prompt.id, _reason(error or MalformedOutput("no reply")))
             return offline
+        return Assessed(assessment=combine(judged), run=_summed(runs))
+
+    def _judge_once(
+        self,
+        request: AssessRequest,
+        prompt: PromptTemplate,
+        render: Callable[[bool], list[Message]],
+        temperature: float | None,
+        started: float,
+    ) -> tuple[Assessment, RunInfo]:
+        """One judgement: structured output when the endpoint takes it, one repair, checked."""
+        messages = render(self.structured)
+        fmt = judge_format(request.question, request.rubric) if self.structured else None
+        try:
+            reply = self._invoke(messages, fmt, temperature)
+        except StructuredOutputRefused:
+            messages, fmt = render(False), None
+            reply = self._invoke(messages, None, temperature)
+        content = self.scrub.final(str(reply.content), MAX_REPLY_CHARS)
+        try:
+            assessment = parse_json(content, Assessment)
+        except MalformedOutput as err:
+            assessment, reply = self._repair(messages, content, err, fmt)
+        run = self._record(prompt, messages, reply, started)
+        assert isinstance(assessment, Assessment)
+        assessment = clip_assessment(assessment)
+        if not assessment.has_dimensions(request.rubric.applicable(request.question.track)):
+            raise MalformedOutput("not every rubric dimension was scored")
+        return assessment, run
 
     def _repair(
         self, messages: Sequence[Message], bad: str, err: MalformedOutput, fmt: dict[str, Any] | None

@@ -22,6 +22,8 @@ class DimensionScore(BaseModel):
     score: int = Field(ge=1, le=5)
     evidence: list[str] = Field(default_factory=list)
     tip: str = ""
+    # With self-consistency: every sample's score (the score above is their median).
+    samples: list[int] = Field(default_factory=list)
 
 
 class Strength(BaseModel):
@@ -64,6 +66,7 @@ class RunInfo(BaseModel):
     prompt_tokens: int = 0
     # Of prompt_tokens, those the server served from its prompt cache (when it says so).
     cached_tokens: int = 0
+    samples: int = 1  # judgements combined into this result
     completion_tokens: int = 0
     cost_usd: float = 0.0
     latency_ms: float = 0.0
@@ -82,6 +85,8 @@ class AssessRequest:
     answer: str
     rubric: Rubric
     reference: str | None = None
+    # Judgements to combine (self-consistency); the offline engine is deterministic and makes one.
+    samples: int = 1
 
 
 @dataclass(frozen=True)

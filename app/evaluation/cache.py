@@ -37,15 +37,19 @@ class CachedEngine:
     def _key(self, request: AssessRequest) -> str:
         model = getattr(self.engine, "model", None)
         weights = getattr(getattr(self.engine, "weights", None), "id", None)
+        # The judge prompt in effect (the latest one when none is pinned), so a new prompt version
+        # never reuses the old one's answers.
+        prompt = getattr(self.engine, "judge_prompt_id", None) or self.prompt_version
         parts = [
             self.name,
             model,
-            self.prompt_version,
+            prompt,
             weights,
             request.rubric.id,
             request.question.id,
             request.answer,
             request.reference,
+            *([request.samples] if request.samples > 1 else []),
         ]
         return hashlib.sha256(json.dumps(parts).encode("utf-8")).hexdigest()
 

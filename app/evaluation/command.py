@@ -26,7 +26,9 @@ CONTENT_NOTE = (
 )
 
 
-def build_scorer(services: Services, engine: str, prompt_version: str | None) -> tuple[Scorer, CachedEngine]:
+def build_scorer(
+    services: Services, engine: str, prompt_version: str | None, samples: int = 1
+) -> tuple[Scorer, CachedEngine]:
     from app.engines.factory import make_engine
     from app.evaluation.cache import CachedEngine
     from app.scoring.scorer import Scorer
@@ -34,7 +36,7 @@ def build_scorer(services: Services, engine: str, prompt_version: str | None) ->
     seam = make_engine(services.settings, engine, judge_prompt=prompt_version)
     cached = CachedEngine(seam, services.settings.cache_dir / "eval-calls", prompt_version)
     store = services._store_if_ready()
-    return Scorer(cached, services.bank, services.rubric, store), cached
+    return Scorer(cached, services.bank, services.rubric, store, samples), cached
 
 
 def stats(cached: CachedEngine) -> Any:
@@ -50,7 +52,7 @@ def run_suite_file(
     from app.evaluation.runner import run_suite
 
     suite, answers = load_suite(Path(args.suite))
-    scorer, cached = build_scorer(services, engine, prompt)
+    scorer, cached = build_scorer(services, engine, prompt, args.samples)
     suite = suite.model_copy(update={"engine": engine, "prompt_version": prompt})
     report = run_suite(suite, answers, scorer, args.concurrency, sys.stderr.isatty(), stats(cached))
     return report.as_dict()
@@ -154,7 +156,9 @@ def dataset_command(args: argparse.Namespace, services: Services) -> int:
     rows = getattr(args, "dataset_rows", None)
     if rows is None:
         rows = load_dataset(Path(args.dataset), columns, scale, args.limit, parse_where(args.where))
-    scorer, _ = build_scorer(services, args.engine or "offline", args.prompt_version)
+    if args.compare:
+        return dataset_compare(args, services, rows, columns, scale)
+    scorer, _ = build_scorer(services, args.engine or "offline", args.prompt_version, args.samples)
     report = {
         "dataset": str(args.dataset),
         **evaluate_rows(scorer, rows, columns, scale, args.against, args.concurrency, progress=True),
@@ -166,8 +170,33 @@ def dataset_command(args: argparse.Namespace, services: Services) -> int:
     return 0
 
 
+def dataset_compare(
+    args: argparse.Namespace,
+    services: Services,
+    rows: list[Any],
+    columns: Columns,
+    scale: tuple[float, float],
+) -> int:
+    """The same labelled rows scored by two engines or two judge prompt versions."""
+    from app.evaluation.dataset import evaluate_rows
+    from app.evaluation.report import dataset_compare_markdown
+
+    reports = []
+    for value in args.compare:
+        engine, prompt = (value, args.prompt_version) if value in ("offline", "llm") else ("llm", value)
+        scorer, _ = build_scorer(services, engine, prompt, args.samples)
+        evaluated = evaluate_rows(scorer, rows, columns, scale, args.against, args.concurrency, progress=True)
+        reports.append({"dataset": str(args.dataset), "side": value, **evaluated})
+    text = dataset_compare_markdown(reports[0], reports[1])
+    stem = f"{Path(args.dataset).stem}-compare"
+    paths = write_reports(stem, {"a": reports[0], "b": reports[1]}, text, args.html)
+    print(json.dumps({r["side"]: r["metrics"] for r in reports}) if args.json else text)
+    print(f"reports: {', '.join(str(p) for p in paths)}", file=sys.stderr)
+    return 0
+
+
 def add_parser(sub: Any) -> None:
-    from app.cli import positive_int
+    from app.cli import positive_int, samples_count
 
     p = sub.add_parser("eval", help="run an eval suite or a labelled dataset")
     p.add_argument("suite", nargs="?", help="a suite YAML file (e.g. evals/suites/feedback.smoke.v1.yaml)")
@@ -190,6 +219,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--prompt-version", help="e.g. scorer.judge.v1 (LLM engine)")
     p.add_argument("--compare", nargs=2, metavar=("A", "B"), help="two engines or two prompt versions")
     p.add_argument("--concurrency", type=positive_int, default=4)
+    p.add_argument(
+        "--samples",
+        type=samples_count,
+        default=1,
+        help="judge each answer N times (LLM engine, temperature 0.8) and report the median and spread",
+    )
     p.add_argument("--simulate", action="store_true", help="interview scripted candidate personas end to end")
     p.add_argument("--questions", type=positive_int, default=2, help="questions per simulated interview")
     p.add_argument("--html", action="store_true", help="also write an HTML report with a calibration plot")

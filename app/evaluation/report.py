@@ -97,6 +97,26 @@ def dataset_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def dataset_compare_markdown(a: dict[str, Any], b: dict[str, Any]) -> str:
+    """Two scorings of one labelled dataset, metric by metric."""
+    lines = [
+        f"# Dataset {a['dataset']} against `{a['against']}`: {a['side']} vs {b['side']}",
+        "",
+        f"| metric | {a['side']} | {b['side']} |",
+        "|---|---|---|",
+    ]
+    for name, value in a["metrics"].items():
+        other = b["metrics"].get(name)
+        if isinstance(value, dict) and isinstance(other, dict):
+            lines.append(
+                f"| {name} | {value['value']} ({value['ci95'][0]} to {value['ci95'][1]}) | "
+                f"{other['value']} ({other['ci95'][0]} to {other['ci95'][1]}) |"
+            )
+    lines.append(f"| rows scored | {a['scored']} of {a['rows']} | {b['scored']} of {b['rows']} |")
+    lines.append(f"| seconds | {a['seconds']} | {b['seconds']} |")
+    return "\n".join(lines) + "\n"
+
+
 def compare_markdown(a: dict[str, Any], b: dict[str, Any], label_a: str, label_b: str) -> str:
     lines = [
         f"# {a['suite']}: {label_a} vs {label_b}",

@@ -12,6 +12,18 @@ class DimensionResult(BaseModel):
     score: int = Field(ge=1, le=5)
     evidence: list[str]
     tip: str
+    # Self-consistency: the score of each judgement (the score is their median), and whether
+    # they disagree by 2 or more.
+    samples: list[int] = Field(default_factory=list)
+    low_confidence: bool = False
+
+    @property
+    def samples_note(self) -> str:
+        """'samples 2, 3, 5: low confidence' (empty for a single judgement)."""
+        if len(self.samples) < 2:
+            return ""
+        listed = ", ".join(str(s) for s in self.samples)
+        return f"samples {listed}: low confidence" if self.low_confidence else f"samples {listed}"
 
 
 class NotScored(BaseModel):
@@ -95,6 +107,7 @@ class Scorecard(BaseModel):
     non_answer: str | None = None
     flags: list[str] = Field(default_factory=list)
     answer_words: int = 0
+    samples: int = 1  # judgements combined (self-consistency)
 
     def dimension(self, dim_id: str) -> DimensionResult:
         return next(d for d in self.dimensions if d.id == dim_id)
@@ -137,7 +150,8 @@ def render_text(card: Scorecard) -> str:
     lines += [f"  ! {flag}" for flag in card.flags]
     lines.append("")
     for dim in card.dimensions:
-        lines.append(f"{dim.name:<22} {dim.score}/5  {'#' * dim.score}{'.' * (5 - dim.score)}")
+        note = f"  ({dim.samples_note})" if dim.samples_note else ""
+        lines.append(f"{dim.name:<22} {dim.score}/5  {'#' * dim.score}{'.' * (5 - dim.score)}{note}")
         lines += [f'    "{quote}"' for quote in dim.evidence]
         lines.append(f"    tip: {dim.tip}")
     lines += [f"{n.name:<22} not scored ({n.reason})" for n in card.not_scored]

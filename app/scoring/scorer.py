@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from app.corpus.loader import QuestionBank
 from app.corpus.models import Question, Rubric
+from app.engines.consistency import low_confidence
 from app.engines.features import specific_words
 from app.engines.types import Assessment, AssessRequest, ModelSeam, RunInfo
 from app.errors import UserInputError
@@ -96,11 +97,13 @@ class Scorer:
         bank: QuestionBank,
         rubric: Rubric,
         store: CorpusStore | None = None,
+        samples: int = 1,
     ) -> None:
         self.engine = engine
         self.bank = bank
         self.rubric = rubric
         self.store = store
+        self.samples = samples  # judgements per answer unless a call says otherwise
 
     def resolve(
         self,
@@ -151,12 +154,16 @@ class Scorer:
         question_id: str | None = None,
         question_text: str | None = None,
         reference: str | None = None,
+        samples: int | None = None,
     ) -> Scorecard:
+        """samples > 1 asks an LLM judge that many times and combines the judgements (the offline
+        engine is deterministic and judges once)."""
         answer = check_text("answer", answer, MAX_ANSWER_CHARS, allow_empty=True)
         if reference is not None:
             reference = check_text("reference answer", reference, MAX_ANSWER_CHARS, allow_empty=True)
         resolved = self.resolve(question_id, question_text, answer, reference)
-        request = AssessRequest(resolved.question, answer, self.rubric, reference or None)
+        judgements = samples or self.samples
+        request = AssessRequest(resolved.question, answer, self.rubric, reference or None, judgements)
         assessed = self.engine.assess(request)
         return self.build(resolved, answer, assessed.assessment, assessed.run, reference)
 
@@ -235,6 +242,7 @@ class Scorer:
             non_answer=assessment.non_answer,
             flags=flags,
             answer_words=len(answer.split()),
+            samples=run.samples,
         )
 
     def _dimensions(
@@ -252,9 +260,16 @@ class Scorer:
             score = cap_unevidenced(dim.id, score, evidence)
             if off_topic and score > OFF_TOPIC_CAPS.get(dim.id, 5):
                 score, evidence, tip = OFF_TOPIC_CAPS[dim.id], [], OFF_TOPIC_TIP
+            samples = given.samples if given else []
             dims.append(
                 DimensionResult(
-                    id=dim.id, name=dim.meaning(question.track).name, score=score, evidence=evidence, tip=tip
+                    id=dim.id,
+                    name=dim.meaning(question.track).name,
+                    score=score,
+                    evidence=evidence,
+                    tip=tip,
+                    samples=samples,
+                    low_confidence=low_confidence(samples),
                 )
             )
         return dims
