@@ -46,6 +46,9 @@ class PromptTemplate(BaseModel):
     variables: list[str]
     system: str = Field(min_length=20)
     user: str = Field(min_length=5)
+    # An experimental prompt is used only when named (e.g. `coach eval --prompt-version`), never
+    # as its family's default.
+    experimental: bool = False
 
     @field_validator("id")
     @classmethod
@@ -99,8 +102,10 @@ class PromptLibrary:
             raise NotFoundError(f"no prompt with id {prompt_id!r}") from None
 
     def latest(self, family: str) -> PromptTemplate:
-        """The highest version of e.g. 'scorer.judge'."""
-        versions = [p for p in self.prompts.values() if p.id.rsplit(".v", 1)[0] == family]
+        """The highest version of e.g. 'scorer.judge' that is not experimental."""
+        versions = [
+            p for p in self.prompts.values() if p.id.rsplit(".v", 1)[0] == family and not p.experimental
+        ]
         if not versions:
             raise NotFoundError(f"no prompt in family {family!r}")
         return max(versions, key=lambda p: p.version)

@@ -81,3 +81,9 @@ def test_malformed_prompt_yaml_is_a_clear_error(tmp_path: Path) -> None:
     bad.write_text("id: [unclosed\n")
     with pytest.raises(CorpusError, match="invalid prompt"):
         load_prompt_file(bad)
+
+
+def test_an_experimental_prompt_is_used_only_when_named() -> None:
+    library = load_prompts()
+    assert library.get("scorer.judge.v4").experimental
+    assert library.latest("scorer.judge").id == "scorer.judge.v3"
