@@ -64,7 +64,8 @@ def _kind(body: dict[str, Any]) -> str:
     if "response_format" in body:
         return "judge"
     system = str(body.get("messages", [{}])[0].get("content", ""))
-    for word, kind in (("follow-up", "follow_up"), ("ask exactly", "ask"), ("hint", "hint")):
+    kinds = (("follow-up", "follow_up"), ("rewrite interview questions", "ask"), ("short hint", "hint"))
+    for word, kind in kinds:
         if word in system.lower():
             return kind
     return "other"

@@ -23,8 +23,7 @@ import pytest
 from local_llm import MODEL_DIR, LocalModel, unavailable
 
 from app.config import Settings
-from app.engines.guard import without_instructions
-from app.engines.llm import LLMEngine, rubric_view
+from app.engines.llm import LLMEngine
 from app.engines.local_model import (
     MODEL_FILE,
     MODEL_NAME,
@@ -94,14 +93,7 @@ class Judged:
         predicted = model.counter("tokens_predicted_total")
         self.assessed = self.engine.assess(AssessRequest(question, answer, services.rubric))
         self.server_completion_tokens = model.counter("tokens_predicted_total") - predicted
-        prompt = self.engine.prompts.latest("scorer.judge")
-        messages = prompt.render(
-            question=question.question,
-            talking_points=[{"id": tp.id, "point": tp.point} for tp in question.talking_points],
-            rubric=rubric_view(services.rubric, question.track),
-            answer=without_instructions(answer),
-            reference="",
-        )
+        messages = self.engine.judge_messages(AssessRequest(question, answer, services.rubric), True)
         self.server_prompt_tokens = model.prompt_tokens(
             [{"role": m.role, "content": m.content} for m in messages]
         )

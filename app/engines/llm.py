@@ -309,19 +309,9 @@ class LLMEngine:
     # -- assessment ----------------------------------------------------------------------
     def assess(self, request: AssessRequest) -> Assessed:
         prompt = self.prompts.get(self.judge_prompt_id)
-        question = request.question
-        values = {
-            "track": question.track.replace("_", " "),
-            "question": question.question,
-            "talking_points": [{"id": tp.id, "point": tp.point} for tp in question.talking_points],
-            "rubric": rubric_view(request.rubric, question.track),
-            "answer": without_instructions(request.answer),
-            "reference": request.reference or "",
-        }
 
         def render(structured: bool) -> list[Message]:
-            wanted = {**values, "structured": structured}
-            return prompt.render(**{k: v for k, v in wanted.items() if k in prompt.variables})
+            return self.judge_messages(request, structured)
 
         wanted = max(1, min(request.samples, MAX_SAMPLES))
         temperature = SAMPLE_TEMPERATURE if wanted > 1 else None
@@ -342,6 +332,22 @@ class LLMEngine:
             offline.run = self._fallback_run(prompt.id, _reason(error or MalformedOutput("no reply")))
             return offline
         return Assessed(assessment=combine(judged), run=_summed(runs))
+
+    def judge_messages(self, request: AssessRequest, structured: bool) -> list[Message]:
+        """The judge's messages for an answer; the JSON keys are spelled out only for an endpoint
+        without structured output (with it, the schema says them)."""
+        prompt = self.prompts.get(self.judge_prompt_id)
+        question = request.question
+        values = {
+            "track": question.track.replace("_", " "),
+            "question": question.question,
+            "talking_points": [{"id": tp.id, "point": tp.point} for tp in question.talking_points],
+            "rubric": rubric_view(request.rubric, question.track),
+            "answer": without_instructions(request.answer),
+            "reference": request.reference or "",
+            "structured": structured,
+        }
+        return prompt.render(**{k: v for k, v in values.items() if k in prompt.variables})
 
     def _judge_once(
         self,
