@@ -98,7 +98,10 @@ NO_STRUCTURED_OUTPUT: set[str] = set()
 _STRUCTURED_WORDS = ("response_format", "json_schema", "structured output", "response format")
 
 
-JUDGE_QUOTE_CHARS = 300
+# Bounds in the schema keep a small model from writing until its token limit (a quote of 5-30
+# words and a one-sentence tip fit in them); clip_assessment checks them again after parsing.
+JUDGE_QUOTE_CHARS = 240
+JUDGE_TEXT_CHARS = 200
 JUDGE_LIST_ITEMS = 2
 
 
@@ -110,7 +113,7 @@ def judge_format(question: Question, rubric: Rubric) -> dict[str, Any]:
     dims = list(rubric.applicable(question.track))
     points = [tp.id for tp in question.talking_points]
     quote = {"type": "string", "maxLength": JUDGE_QUOTE_CHARS}
-    text = {"type": "string"}  # clipped after parsing (clip_assessment); the schema stays short
+    text = {"type": "string", "maxLength": JUDGE_TEXT_CHARS}
     defs, props = schema["$defs"], schema["properties"]
     defs["DimensionScore"]["properties"].pop("samples", None)  # the app's, from several judgements
     defs["DimensionScore"]["properties"].update(
