@@ -7,16 +7,12 @@ import html
 from app.corpus.models import Question
 from app.errors import NotFoundError, UserInputError
 from app.services import Services
+from app.ui.labels import chosen as _clean
 from app.ui.views import code, esc
 
-ANY = "any"
 RESULT_HEADERS = ["#", "score", "kind", "track", "difficulty", "id", "text", "source"]
 ID_COLUMN = 5
 MAX_QUERY_CHARS = 500
-
-
-def _clean(value: str | None) -> str | None:
-    return None if not value or value == ANY else value
 
 
 def _snippet(text: object, limit: int = 140) -> str:
