@@ -17,7 +17,7 @@ MAX_QUERY_CHARS = 500
 
 def _snippet(text: object, limit: int = 140) -> str:
     flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    return flat if len(flat) <= limit else flat[: limit - 1].rsplit(" ", 1)[0] + "…"  # whole words
 
 
 def search_bank(

@@ -17,8 +17,11 @@ from app.ui.labels import ANY, choices, plain
 PLAIN_COLUMNS = (2, 3, 4)  # kind, track, difficulty in the results table
 
 
+SHOWN_HEADERS = bank.RESULT_HEADERS[:-1]  # the source file's path stays in the API, off the page
+
+
 def _search_rows(rows: list[list[object]]) -> list[list[object]]:
-    return [[plain(v) if i in PLAIN_COLUMNS else v for i, v in enumerate(row)] for row in rows]
+    return [[plain(v) if i in PLAIN_COLUMNS else v for i, v in enumerate(row[:-1])] for row in rows]
 
 
 def _listing_rows(rows: list[list[object]]) -> list[list[object]]:
@@ -39,8 +42,8 @@ def build(services: Services, interview: InterviewTab, tabs: gr.Tabs) -> None:
     search_btn = gr.Button("Search", variant="primary", elem_id="bank-search")
     status = gr.Markdown()
     results = gr.Dataframe(
-        headers=bank.RESULT_HEADERS, type="array", interactive=False, wrap=True, elem_id="bank-results",
-        column_widths=["5%", "8%", "11%", "13%", "9%", "17%", "25%", "12%"],
+        headers=SHOWN_HEADERS, type="array", interactive=False, wrap=True, elem_id="bank-results",
+        column_widths=["5%", "8%", "12%", "14%", "10%", "19%", "32%"],
     )  # fmt: skip
     with gr.Accordion("Browse by track", open=False):
         with gr.Row():

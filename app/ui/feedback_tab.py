@@ -13,7 +13,7 @@ import gradio as gr
 from app.errors import UserInputError
 from app.services import Services
 from app.ui import charts, handlers, reliability, views
-from app.ui.common import MAX_QUESTION, MAX_TEXT, private
+from app.ui.common import MAX_QUESTION, MAX_TEXT, guarded, private
 from app.ui.labels import plain
 from app.ui.practice_log import record_feedback
 
@@ -82,7 +82,10 @@ def build(services: Services) -> None:
         question = services.bank.get(question_id)
         return question.id, question.question, graded_line(services, question.id)
 
-    def do_type(_text: str) -> tuple[Any, ...]:
+    def do_type(text: str, qid: str) -> tuple[Any, ...]:
+        """Any edit that makes the box differ from the picked question drops the pick."""
+        if qid and _flat(text) == _flat(services.bank.get(qid).question):
+            return gr.update(), gr.update(), gr.update()
         return "", gr.Radio(value=None), FREE_TEXT
 
     def do_feedback(qid: str, text: str, ans: str, ref: str) -> tuple[Any, ...]:
@@ -100,5 +103,11 @@ def build(services: Services) -> None:
     for event in (find.submit, find_go.click):
         private(event, do_find, find, matches)
     private(matches.input, do_pick, matches, [picked, typed, graded])
-    typed.input(do_type, typed, [picked, matches, graded], api_visibility="private", show_progress="hidden")
+    typed.change(
+        guarded(do_type),
+        [typed, picked],
+        [picked, matches, graded],
+        api_visibility="private",
+        show_progress="hidden",
+    )
     private(go.click, do_feedback, [picked, typed, answer, reference], [card_md, trust_md, marked, chart])

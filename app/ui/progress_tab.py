@@ -24,16 +24,17 @@ def _table(rows: list[list[Any]]) -> list[list[Any]]:
 def _drills(data: dict[str, Any], services: Services) -> str:
     lines = [
         f"- **{DIMENSION_NAMES[d]}**: {views.esc(text)} Practise with: "
-        + "; ".join(views.esc(services.bank.get(q).question) for q in questions)
+        + " or ".join(f"“{views.esc(services.bank.get(q).question)}”" for q in questions)
         for d, text, questions in data["drills"]
     ]
     return ("**Weakest dimensions and drills**\n" + "\n".join(lines)) if lines else EMPTY
 
 
-def _unfinished(data: dict[str, Any]) -> list[tuple[str, str]]:
+def _unfinished(data: dict[str, Any], services: Services) -> list[tuple[str, str]]:
+    """(label, id) of each unfinished interview: when, which track, how many answers so far."""
     rows = {r[0]: r for r in data["table"]}
     return [
-        (f"{rows[sid][1]} · {plain(rows[sid][3])} · {rows[sid][4]} answered", sid)
+        (f"{rows[sid][1]} · {plain(rows[sid][3])} · {len(services.session_db.scorecards(sid))} answered", sid)
         for sid in data["unfinished"]
         if sid in rows
     ]
@@ -59,7 +60,7 @@ def build(services: Services, interview: InterviewTab, tabs: gr.Tabs, tab: gr.Ta
             _table(data["table"]),
             charts.trend_lines(data["trend"]),
             _drills(data, services),
-            gr.Dropdown(choices=_unfinished(data), value=None),
+            gr.Dropdown(choices=_unfinished(data, services), value=None),
         )
 
     def do_resume(sid: str | None) -> tuple[Any, ...]:
