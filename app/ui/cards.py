@@ -19,6 +19,16 @@ def score_line(card: dict[str, Any]) -> str:
     return f"{SCORE_LINE_MARK} {card['overall']}/5: {esc(dims)}{note}. Details below, under the chat."
 
 
+def closing_line(summary: dict[str, Any] | None) -> str:
+    """The chat's last message when the interview ends; the card below the chat has the details."""
+    if not summary or not summary.get("answered"):
+        return "Interview over. No answer was scored this time."
+    return (
+        f"Interview over: {summary['overall']}/5 over {summary['answered']} answered question(s). "
+        "Your session scorecard and what to practise next are below the chat."
+    )
+
+
 def question_text(bank: QuestionBank, question_id: str) -> str:
     try:
         return bank.get(question_id).question

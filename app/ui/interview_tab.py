@@ -66,7 +66,7 @@ def build(services: Services) -> InterviewTab:
     session = gr.State("")
     started = gr.State(None)
     with gr.Row(elem_classes="coach-settings"):
-        track = gr.Dropdown(choices(TRACKS), value="ml_system_design", label="Track", min_width=150)
+        track = gr.Dropdown(choices(TRACKS), value="ml_system_design", label="Track", min_width=220)
         difficulty = gr.Dropdown(choices(DIFFICULTIES), value="any", label="Difficulty", min_width=120)
         questions = gr.Slider(1, 10, value=3, step=1, label="Questions", min_width=150)
         follow_ups = gr.Slider(0, 4, value=2, step=1, label="Follow-ups per question", min_width=150)
@@ -114,10 +114,10 @@ def build(services: Services) -> InterviewTab:
             gr.Button(visible=False, elem_id=f"practise-{i}", size="sm", min_width=200)
             for i in range(PRACTICE_BUTTONS)
         ]
-    with gr.Row():
+    with gr.Accordion("Download the transcript", open=False), gr.Row():
         export_btn = gr.Button("Prepare transcript downloads", elem_id="export")
-        md_file = gr.File(label="Transcript (Markdown)", interactive=False)
-        json_file = gr.File(label="Transcript (JSON)", interactive=False)
+        md_file = gr.File(label="Transcript (Markdown)", interactive=False, height=90)
+        json_file = gr.File(label="Transcript (JSON)", interactive=False, height=90)
 
     outputs = [
         session, chat, badge, card_md, trust_md, marked, card_chart,
@@ -149,7 +149,7 @@ def build(services: Services) -> InterviewTab:
             ]
             final = (
                 cards.summary_card(view.summary, services.bank),
-                charts.score_bars(views.summary_rows(view.summary), "Session scorecard"),
+                charts.score_bars(views.summary_rows(view.summary), "Averages per dimension"),
                 ids,
                 *buttons,
             )
@@ -157,6 +157,9 @@ def build(services: Services) -> InterviewTab:
             final = ("", "", [], *[gr.update(visible=False)] * PRACTICE_BUTTONS)
         timer = time.time() if (fresh or view.card) and not view.done else keep
         chat_shown = with_score_lines(view.chat, view.card)
+        if view.done and chat_shown:  # the interviewer's closing words point to the card below
+            closing = {"role": "assistant", "content": cards.closing_line(view.summary)}
+            chat_shown = [*chat_shown[:-1], closing]
         return (view.session_id, chat_shown, view.engine, *card, *final, "", timer)
 
     def do_start(t: str, d: str, q: float, f: float, doc: str | None, text: str) -> tuple[Any, ...]:

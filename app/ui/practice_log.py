@@ -31,6 +31,7 @@ def record_feedback(services: Services, card: dict[str, Any], answer: str) -> st
     compact = compact_card(card)
     if known:
         summary = summarise([compact], services.rubric, services.bank, [question_id])
+        summary["overall"] = card["overall"]  # the number the candidate saw on the scorecard
     else:  # an open question: scores only, no drills tied to a bank track
         averages = dimension_averages([compact])
         brief = {k: compact[k] for k in ("question_id", "overall", "quote")}

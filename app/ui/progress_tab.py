@@ -12,13 +12,13 @@ from app.ui.common import private
 from app.ui.interview_tab import InterviewTab
 from app.ui.labels import DIMENSION_NAMES, plain
 
-HEADERS = ["session", "started", "status", "track", "answered", "overall"]
+HEADERS = ["started", "status", "track", "answered", "overall", "session"]
 EMPTY = "No sessions yet: finish an interview or get feedback on an answer to see trends here."
 
 
 def _table(rows: list[list[Any]]) -> list[list[Any]]:
     """Session rows with plain words for the status and the track."""
-    return [[r[0], r[1], plain(r[2]), plain(r[3]), r[4], r[5]] for r in rows]
+    return [[r[1], plain(r[2]), plain(r[3]), r[4], r[5], r[0]] for r in rows]
 
 
 def _drills(data: dict[str, Any], services: Services) -> str:
