@@ -9,7 +9,7 @@ from app.errors import NotFoundError
 from app.ui.labels import DIMENSION_NAMES, plain
 from app.ui.views import esc
 
-SCORE_LINE_MARK = "📊 Scored"
+SCORE_LINE_MARK = "Scored"
 
 
 def score_line(card: dict[str, Any]) -> str:

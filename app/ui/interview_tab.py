@@ -51,13 +51,13 @@ def with_score_lines(chat: handlers.Chat, card: dict[str, Any] | None) -> handle
 def timer_text(started: float | None, track: str | None) -> str:
     """Elapsed time on this question against the track's soft limit."""
     if not started:
-        return "⏱ The timer starts with the first question."
+        return "Timer: it starts with the first question."
     elapsed = int(time.time() - started)
     limit = SOFT_LIMIT_MINUTES.get(track or "", DEFAULT_LIMIT_MINUTES)
     name = TRACK_NAMES.get(track or "", "this track")
     over = " (over the soft limit: wrap up with a summary)" if elapsed > limit * 60 else ""
     clock = f"{elapsed // 60}:{elapsed % 60:02d}"
-    return f"⏱ {clock} on this question; about {limit}:00 is typical for {name}{over}."
+    return f"Timer: {clock} on this question; about {limit}:00 is typical for {name}{over}."
 
 
 def build(services: Services) -> InterviewTab:
