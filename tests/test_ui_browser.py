@@ -110,6 +110,8 @@ def test_feedback_grades_the_question_on_screen(ui: Page) -> None:
     assert picked_text not in card.inner_text()
     expect(page.locator("#fb-graded")).to_contain_text("Graded as your own question")
     expect(page.locator("#fb-reliability")).to_contain_text("How reliable is this?")  # item 11
+    wrapping = page.locator("#fb-marked .textfield").evaluate("e => getComputedStyle(e).wordBreak")
+    assert wrapping != "break-all"  # item 8: the highlighted answer wraps between words
 
 
 def test_interview_scores_in_the_chat_and_a_summary_card(ui: Page, shots: Path) -> None:

@@ -70,7 +70,12 @@ def build(services: Services) -> None:
     go = gr.Button("Get feedback", variant="primary", elem_id="fb-go")
     card_md = gr.Markdown(elem_id="fb-card")
     trust_md = gr.Markdown(elem_id="fb-reliability", elem_classes="coach-note")
-    marked = gr.HighlightedText(label="Your answer, with the quoted evidence marked", combine_adjacent=False)
+    marked = gr.HighlightedText(
+        label="Your answer, with the quoted evidence marked",
+        combine_adjacent=False,
+        elem_id="fb-marked",
+        elem_classes="coach-marked",
+    )
     chart = gr.HTML(elem_id="fb-chart")
 
     def do_find(query: str) -> Any:

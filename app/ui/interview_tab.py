@@ -104,6 +104,7 @@ def build(services: Services) -> InterviewTab:
             label="Your answer, with the quoted evidence marked",
             combine_adjacent=False,
             elem_id="card-marked",
+            elem_classes="coach-marked",
         )
         card_chart = gr.HTML(elem_id="card-chart")
     final_md = gr.Markdown(elem_id="final-scorecard", elem_classes="coach-card")
