@@ -189,6 +189,7 @@ def test_progress_fills_itself_and_resume_starts_clean(ui: Page, shots: Path) ->
     option.click()
     page.locator("#resume").click()
     expect(chat).to_contain_text("Question 1 of 1", timeout=WAIT)
+    expect(chat).to_contain_text("Scored")  # the answer's score line is back with the transcript
     expect(final).to_have_text("")
     expect(page.locator("#card-md")).to_contain_text("Answer a question to see its scorecard")
 

@@ -16,7 +16,7 @@ from app.services import Services
 from app.store.vectors import KINDS
 from app.ui import cards, charts, feedback_tab, handlers, labels, reliability
 from app.ui.common import UNEXPECTED, guarded
-from app.ui.interview_tab import with_score_lines
+from app.ui.interview_tab import resumed_chat, with_score_lines
 from app.ui.practice_log import record_feedback
 
 ANSWER = (
@@ -109,6 +109,16 @@ def test_practice_asks_exactly_the_chosen_question(services: Services) -> None:
     assert "Question 1 of 1" in view.texts[0] and question.question in view.texts[0]
     config = services.session_db.session(view.session_id).config
     assert config["question_id"] == question.id
+
+
+def test_a_resumed_chat_keeps_its_score_lines(services: Services) -> None:
+    view = handlers.start_interview(services, "ml_system_design", "any", 2, 1)
+    answered = handlers.send_answer(services, view.session_id, ANSWER, view.chat)
+    assert answered.card is not None
+    chat = resumed_chat(services, view.session_id)
+    lines = [m["content"] for m in chat if m["content"].startswith(cards.SCORE_LINE_MARK)]
+    assert lines == [cards.score_line(answered.card)]
+    assert [m["role"] for m in chat][:3] == ["assistant", "user", "assistant"]
 
 
 def test_practice_on_an_unknown_question_is_refused(services: Services) -> None:

@@ -8,6 +8,7 @@ from app.corpus.models import Question
 from app.errors import NotFoundError, UserInputError
 from app.services import Services
 from app.ui.labels import chosen as _clean
+from app.ui.labels import plain
 from app.ui.views import code, esc
 
 RESULT_HEADERS = ["#", "score", "kind", "track", "difficulty", "id", "text", "source"]
@@ -61,7 +62,7 @@ def render_question(question: Question) -> str:
     esc = html.escape
     lines = [
         f"### {esc(question.question)}",
-        f"`{question.id}` · {question.track} · {question.difficulty}",
+        f"`{question.id}` · {plain(question.track)} · {plain(question.difficulty)}",
         "",
         f"**Open with:** {esc(question.strong_answer.summary)}",
         "",

@@ -48,6 +48,18 @@ def with_score_lines(chat: handlers.Chat, card: dict[str, Any] | None) -> handle
     return [*chat[: last + 1], line, *chat[last + 1 :]]
 
 
+def resumed_chat(services: Services, session_id: str) -> handlers.Chat:
+    """A stored transcript as the chat showed it, each scored answer followed by its score line."""
+    db = services.session_db
+    scored = db.scorecards_by_turn(session_id)
+    chat: handlers.Chat = []
+    for turn in db.turns(session_id):
+        chat.append(handlers.chat_message(turn.role, turn.text))
+        if turn.id in scored:
+            chat.append({"role": "assistant", "content": cards.score_line(scored[turn.id])})
+    return chat
+
+
 def timer_text(started: float | None, track: str | None) -> str:
     """Elapsed time on this question against the track's soft limit."""
     if not started:

@@ -9,7 +9,7 @@ import gradio as gr
 from app.services import Services
 from app.ui import charts, handlers, views
 from app.ui.common import private
-from app.ui.interview_tab import InterviewTab
+from app.ui.interview_tab import InterviewTab, resumed_chat
 from app.ui.labels import DIMENSION_NAMES, plain
 
 HEADERS = ["started", "status", "track", "answered", "overall", "session"]
@@ -65,6 +65,7 @@ def build(services: Services, interview: InterviewTab, tabs: gr.Tabs, tab: gr.Ta
 
     def do_resume(sid: str | None) -> tuple[Any, ...]:
         view = handlers.resume_interview(services, sid or "")
+        view.chat = resumed_chat(services, view.session_id)
         return (*interview.render(view, fresh=True), gr.Tabs(selected="interview"))
 
     shown = [table, trend, drills, unfinished]
