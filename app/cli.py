@@ -195,7 +195,8 @@ def cmd_serve(args: argparse.Namespace, services: Services) -> int:
     auth = serve_auth(args.host, args.insecure_no_auth)
     from app.ui.app import build_app, launch
 
-    launch(build_app(services), host=args.host, port=args.port, auth=auth, warm_up=services.warm_up)
+    services.warm_up()
+    launch(build_app(services), host=args.host, port=args.port, auth=auth)
     return 0
 
 

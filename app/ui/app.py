@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Callable
 from pathlib import Path
 
 import gradio as gr
@@ -41,23 +39,9 @@ def build_app(services: Services) -> gr.Blocks:
     return demo
 
 
-def launch(
-    demo: gr.Blocks,
-    *,
-    host: str,
-    port: int,
-    auth: tuple[str, str] | None,
-    warm_up: Callable[[], None] | None = None,
-) -> None:
-    """Serve on host:port; never a public share link; repeated wrong passwords are throttled.
-
-    `warm_up` (loading the embedding model, the store and the graph) runs beside the server
-    starting, so the first page does not wait for it; only a first answer sent within those
-    seconds does.
-    """
+def launch(demo: gr.Blocks, *, host: str, port: int, auth: tuple[str, str] | None) -> None:
+    """Serve on host:port; never a public share link; repeated wrong passwords are throttled."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the entry point's choice, not an import's
-    if warm_up is not None:
-        threading.Thread(target=warm_up, name="coach-warm-up", daemon=True).start()
     demo.queue(default_concurrency_limit=8, max_size=256)
     demo.launch(
         server_name=host,
