@@ -65,7 +65,6 @@ def test_interview_with_a_follow_up_and_a_scorecard(page: Any) -> None:
     page.locator("#send-answer").click()
     chat = page.locator("#interview-chat")
     chat.get_by_text("<script>alert('x')</script>", exact=False).wait_for(timeout=30_000)
-    page.locator("#last-feedback").get_by_text("Feedback on your last answer").click()
     page.locator("#card-md").get_by_role("heading", name=re.compile(r"^Overall")).wait_for(timeout=30_000)
     from playwright.sync_api import expect
 
@@ -74,6 +73,7 @@ def test_interview_with_a_follow_up_and_a_scorecard(page: Any) -> None:
     page.locator("#cmd-hint").click()
     chat.get_by_text("Hint:").first.wait_for(timeout=30_000)
     page.locator("#cmd-end").click()
+    page.locator("#end-yes").click()  # End asks first
     page.locator("#final-scorecard").get_by_text("Session scorecard").wait_for(timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "interview-end.png"), full_page=True)
     assert page.errors == []
@@ -102,7 +102,7 @@ def test_progress_tab(page: Any) -> None:
     page.get_by_role("tab", name="Progress").click()
     page.locator("#progress-refresh").click()
     page.locator("#progress-drills").get_by_text("Weakest dimensions").wait_for(timeout=30_000)
-    assert "finished" in page.locator("#progress-table").inner_text()
+    assert "Finished" in page.locator("#progress-table").inner_text()
     page.screenshot(path=str(ARTIFACTS / "progress.png"), full_page=True)
     assert page.errors == []
 

@@ -262,6 +262,7 @@ def test_a_three_question_interview_streams_into_the_page(
             if answer:
                 page.locator("#answer-box textarea").fill(answer)
             page.locator(button).click()
+        page.locator("#end-yes").click()  # End asks for confirmation (issue 16)
         page.locator("#final-scorecard").get_by_text("Session scorecard").wait_for(timeout=TIMEOUT_S * 1000)
         page.screenshot(path=str(ARTIFACTS / "local-llm-interview.png"), full_page=True)
         browser.close()

@@ -25,6 +25,7 @@ class InterviewConfig:
     follow_ups: int = 2
     focus: str = ""
     exclude: tuple[str, ...] = field(default_factory=tuple)
+    question_id: str = ""  # a practice on one bank question (the track and difficulty follow it)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -34,6 +35,7 @@ class InterviewConfig:
             "follow_ups": self.follow_ups,
             "focus": self.focus,
             "exclude": list(self.exclude),
+            "question_id": self.question_id,
         }
 
     @classmethod
@@ -45,6 +47,7 @@ class InterviewConfig:
             follow_ups=int(data.get("follow_ups", 2)),
             focus=str(data.get("focus") or ""),
             exclude=tuple(data.get("exclude") or ()),
+            question_id=str(data.get("question_id") or ""),
         )
 
     def validate(self, bank: QuestionBank) -> InterviewConfig:
@@ -64,7 +67,8 @@ def candidates(bank: QuestionBank, config: InterviewConfig, asked: Sequence[str]
     return [
         q
         for q in bank.questions.values()
-        if (config.track in (None, "", q.track))
+        if config.question_id in ("", q.id)
+        and (config.track in (None, "", q.track))
         and (config.difficulty in (None, "", q.difficulty))
         and q.id not in asked
     ]

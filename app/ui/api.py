@@ -13,18 +13,16 @@ from typing import Any
 import gradio as gr
 
 from app.corpus.models import DIFFICULTIES, TRACKS
-from app.errors import CoachError, UserInputError
+from app.errors import UserInputError
 from app.services import Services
 from app.store.vectors import KINDS
 from app.ui import bank, handlers
+from app.ui.common import MAX_QUESTION, MAX_TEXT, page_error
 
 log = logging.getLogger("coach.api")
 
-MAX_TEXT = 20_000  # an answer, a focus or a reference, as in the web page
-MAX_QUESTION = 2_000
 MAX_ID = 64
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-UNEXPECTED = "Something went wrong on the server (the details are in its log); try again."
 
 
 KINDS_OF_VALUE = {bool: "true/false", list: "a list", dict: "an object"}
@@ -88,13 +86,8 @@ def session_arg(value: object) -> str:
 def _call(fn: Any, *args: Any) -> Any:
     try:
         return fn(*args)
-    except CoachError as err:
-        raise gr.Error(str(err)) from None
-    except gr.Error:
-        raise
-    except Exception:  # noqa: BLE001 - the API's edge: logged in full, answered in words, never in Python's
-        log.exception("API call %s failed", getattr(fn, "__name__", fn))
-        raise gr.Error(UNEXPECTED) from None
+    except Exception as err:  # noqa: BLE001 - the API's edge: logged in full, answered in words
+        raise page_error(err, f"API call {getattr(fn, '__name__', fn)}", escape=False) from None
 
 
 def register_api(services: Services) -> None:

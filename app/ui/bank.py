@@ -7,21 +7,18 @@ import html
 from app.corpus.models import Question
 from app.errors import NotFoundError, UserInputError
 from app.services import Services
+from app.ui.labels import chosen as _clean
+from app.ui.labels import plain
 from app.ui.views import code, esc
 
-ANY = "any"
 RESULT_HEADERS = ["#", "score", "kind", "track", "difficulty", "id", "text", "source"]
 ID_COLUMN = 5
 MAX_QUERY_CHARS = 500
 
 
-def _clean(value: str | None) -> str | None:
-    return None if not value or value == ANY else value
-
-
 def _snippet(text: object, limit: int = 140) -> str:
     flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    return flat if len(flat) <= limit else flat[: limit - 1].rsplit(" ", 1)[0] + "…"  # whole words
 
 
 def search_bank(
@@ -65,7 +62,7 @@ def render_question(question: Question) -> str:
     esc = html.escape
     lines = [
         f"### {esc(question.question)}",
-        f"`{question.id}` · {question.track} · {question.difficulty}",
+        f"`{question.id}` · {plain(question.track)} · {plain(question.difficulty)}",
         "",
         f"**Open with:** {esc(question.strong_answer.summary)}",
         "",

@@ -13,14 +13,12 @@ from app.errors import UserInputError
 from app.interview.plan import InterviewConfig, practice_questions
 from app.services import Services
 from app.sessions.service import Step
+from app.ui.labels import ANY
+from app.ui.labels import chosen as _opt
+from app.ui.practice_log import FEEDBACK_MODE, is_feedback
 from app.ui.views import code, esc
 
-ANY = "any"
 Chat = list[dict[str, str]]
-
-
-def _opt(value: str | None) -> str | None:
-    return None if not value or value == ANY else value
 
 
 def chat_message(role: str, text: str) -> dict[str, str]:
@@ -63,6 +61,7 @@ def start_interview(
     questions: float,
     follow_ups: float,
     focus: str = "",
+    question_id: str = "",
 ) -> InterviewView:
     config = InterviewConfig(
         track=_opt(track),
@@ -70,6 +69,7 @@ def start_interview(
         questions=int(questions),
         follow_ups=int(follow_ups),
         focus=focus or "",
+        question_id=question_id,
     )
     step = services.interviews().start(config)
     chat = [chat_message("interviewer", m["text"]) for m in step.messages]
@@ -174,14 +174,14 @@ def progress(services: Services) -> dict[str, Any]:
             [
                 row.id,
                 when,
-                row.status,
+                FEEDBACK_MODE if is_feedback(row.config) else row.status,
                 row.track or ANY,
                 summary.get("answered", 0),
                 summary.get("overall"),
             ]
         )
         for dim, value in (summary.get("dimensions") or {}).items():
-            trend.append({"session": when, "dimension": dim, "score": value})
+            trend.append({"session": row.id, "when": when, "dimension": dim, "score": value})
     table.reverse()
     averages: dict[str, list[float]] = {}
     for point in trend:

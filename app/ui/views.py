@@ -6,14 +6,7 @@ import re
 import string
 from typing import Any
 
-DIMENSION_NAMES = {
-    "step_back": "Step back first",
-    "business_value": "Business value",
-    "clarity": "Clarity",
-    "technical_coverage": "Technical coverage",
-    "tradeoffs": "Trade-offs",
-}
-
+from app.ui.labels import DIMENSION_NAMES  # noqa: F401 - the page's words, kept here for callers
 
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 # Every ASCII punctuation mark gets a backslash, so no Markdown construct (link, image, table,

@@ -1,0 +1,51 @@
+"""Feedback-tab results kept as one-question sessions, so Progress shows them beside interviews."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.interview.graph import compact_card
+from app.interview.plan import dimension_averages, summarise
+from app.services import Services
+
+FEEDBACK_MODE = "feedback"
+
+
+def record_feedback(services: Services, card: dict[str, Any], answer: str) -> str:
+    """Store the question, the answer and its scorecard as a finished session; returns its id."""
+    db = services.session_db
+    question_id = card["question_id"]
+    known = services.bank.questions.get(question_id)
+    config: dict[str, Any] = {
+        "track": known.track if known else None,
+        "difficulty": known.difficulty if known else None,
+        "questions": 1,
+        "follow_ups": 0,
+        "focus": "",
+        "exclude": [],
+        "mode": FEEDBACK_MODE,
+    }
+    session_id = db.create_session(config, card["engine"])
+    db.add_turn(session_id, "interviewer", "ask", card["question"], question_id=question_id)
+    db.add_turn(session_id, "candidate", "answer", answer, question_id=question_id)
+    compact = compact_card(card)
+    if known:
+        summary = summarise([compact], services.rubric, services.bank, [question_id])
+        summary["overall"] = card["overall"]  # the number the candidate saw on the scorecard
+    else:  # an open question: scores only, no drills tied to a bank track
+        averages = dimension_averages([compact])
+        brief = {k: compact[k] for k in ("question_id", "overall", "quote")}
+        summary = {
+            "answered": 1,
+            "dimensions": averages,
+            "overall": card["overall"],
+            "best": brief,
+            "weakest": brief,
+            "drills": [],
+        }
+    db.record_reply(session_id, db.last_turn(session_id), card, [], summary)
+    return session_id
+
+
+def is_feedback(config: dict[str, Any]) -> bool:
+    return config.get("mode") == FEEDBACK_MODE
