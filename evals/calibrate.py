@@ -206,6 +206,20 @@ def inter_rater_text(second: dict[str, Any]) -> str:
     )
 
 
+SUMMARY = PROJECT_ROOT / "evals" / "calibration.summary.json"
+
+
+def write_summary(figures: dict[str, Any]) -> None:
+    """The part of the report the app shows ("How reliable is this?"), small enough to commit so a
+    fresh clone has it: the blind test split and the two-labeller agreement."""
+    summary = {
+        "date": figures.get("date"),
+        "labelled": {"blind/test": figures["labelled"]["blind/test"]},
+        "inter_rater": figures.get("inter_rater"),
+    }
+    SUMMARY.write_text(json.dumps(summary, indent=1) + "\n")
+
+
 def write_doc(figures: dict[str, Any]) -> None:
     parts = figures["labelled"]
     sections = [
@@ -270,11 +284,18 @@ def main() -> int:
     figures["seconds"] = round(time.perf_counter() - started, 1)
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(json.dumps(figures, indent=2))
+    write_summary(figures)
     write_doc(figures)
     summary = {k: v["all"]["dimensions"] for k, v in figures["labelled"].items() if k.endswith("test")}
     print(json.dumps({k: {d: m["spearman"]["value"] for d, m in v.items()} for k, v in summary.items()}))
     return 0
 
 
+def summary_only() -> int:
+    """Rewrite the committed summary from the last full report (no measuring)."""
+    write_summary(json.loads(REPORT.read_text()))
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(summary_only() if sys.argv[1:] == ["--summary-only"] else main())

@@ -1,6 +1,6 @@
 """'How reliable is this?': the measured agreement of each scored dimension with human labels.
 
-The figures are read from the report `make calibrate` writes (evals/reports/calibration.json),
+The figures are read from the summary `make calibrate` writes (evals/calibration.summary.json),
 never typed in here: with no report the note says so instead of showing a number.
 """
 
@@ -14,7 +14,8 @@ from app.config import PROJECT_ROOT
 from app.ui.labels import DIMENSION_NAMES
 from app.ui.views import code
 
-CALIBRATION_REPORT = PROJECT_ROOT / "evals" / "reports" / "calibration.json"
+# Written by `make calibrate` beside its full report, and committed, so a fresh clone has it.
+CALIBRATION_REPORT = PROJECT_ROOT / "evals" / "calibration.summary.json"
 TRUSTED_SPLIT = "blind/test"  # written and labelled blind to the scorer, never used for fitting
 
 
@@ -46,7 +47,7 @@ def reliability_markdown(card: dict[str, Any], report: dict[str, Any] | None) ->
     if report is None:
         return (
             "**How reliable is this?** Scored by the offline engine. No calibration report was found on "
-            "this machine (`make calibrate` writes evals/reports/calibration.json), so there is no "
+            "this machine (`make calibrate` writes evals/calibration.summary.json), so there is no "
             "measured agreement with human labels to show."
         )
     split = report["labelled"][TRUSTED_SPLIT]
