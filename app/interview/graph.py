@@ -17,12 +17,12 @@ from app.corpus.loader import QuestionBank
 from app.corpus.models import Question, Rubric
 from app.engines.types import ModelSeam, Phrased, PhraseRequest, Turn
 from app.interview.plan import COMMANDS, InterviewConfig, pick_question, summarise
-from app.scoring.gaps import biggest_gap
+from app.scoring.gaps import Context
+from app.scoring.scorecard import CompactCard, NextMove, Scorecard
 from app.scoring.scorer import Scorer
 from app.store.vectors import CorpusStore
 
 HISTORY_TURNS = 12
-STRONG_OVERALL = 4
 
 
 class InterviewState(TypedDict, total=False):
@@ -34,6 +34,7 @@ class InterviewState(TypedDict, total=False):
     answer_so_far: str
     follow_ups_used: int
     probed: list[str]
+    said: list[str]  # follow-up wordings asked this session (none is asked twice)
     last_prompt: str
     cards: list[dict[str, Any]]
     history: list[dict[str, str]]
@@ -45,16 +46,10 @@ class InterviewState(TypedDict, total=False):
     summary: dict[str, Any] | None
 
 
-def compact_card(card: dict[str, Any]) -> dict[str, Any]:
-    """What the interview keeps of a scorecard: scores, missed points, the best quote."""
-    return {
-        "question_id": card["question_id"],
-        "overall": card["overall"],
-        "scores": {d["id"]: d["score"] for d in card["dimensions"]},
-        "missed": [m["id"] for m in card["missed_points"]],
-        "non_answer": card["non_answer"],
-        "quote": next((q for d in card["dimensions"] for q in d["evidence"]), ""),
-    }
+def compact_card(card: dict[str, Any] | Scorecard) -> dict[str, Any]:
+    """What the interview keeps of a scorecard (a CompactCard, as the checkpoint stores it)."""
+    full = card if isinstance(card, Scorecard) else Scorecard.model_validate(card)
+    return CompactCard.of(full).model_dump()
 
 
 def command_of(text: str) -> str | None:
@@ -171,10 +166,7 @@ class Interviewer:
                 -HISTORY_TURNS:
             ]
         if command_of(text) == "skip" and state.get("current"):
-            update["cards"] = [
-                *state.get("cards", []),
-                {"question_id": state["current"], "skipped": True},
-            ]
+            update["cards"] = [*state.get("cards", []), skipped_card(str(state["current"]))]
             update["answer_so_far"] = ""
         return update
 
@@ -184,47 +176,51 @@ class Interviewer:
     def _assess(self, state: InterviewState) -> InterviewState:
         question = self._question(state)
         so_far = "\n".join(p for p in (state.get("answer_so_far", ""), state.get("inbox", "")) if p)
-        card = self.scorer.score(so_far, question_id=question.id).model_dump()
+        context = Context(
+            probed=frozenset(state.get("probed", [])),
+            said=tuple(state.get("said", [])),
+            used=state.get("follow_ups_used", 0),
+            limit=int(state["config"]["follow_ups"]),
+            seed=str(state.get("session_id", "")),
+            refer=True,
+            latest=state.get("inbox", ""),
+        )
+        card = self.scorer.score(so_far, question_id=question.id, context=context).model_dump()
         return {"answer_so_far": so_far, "card": card, "cards": with_card(state, compact_card(card))}
 
-    def _gap(self, state: InterviewState) -> Any:
-        compact = state["cards"][-1]
-        return biggest_gap(
-            self._question(state),
-            compact["scores"],
-            compact["missed"],
-            non_answer=bool(compact["non_answer"]),
-            probed=frozenset(state.get("probed", [])),
-        )
+    @staticmethod
+    def _decision(state: InterviewState) -> NextMove:
+        """The decision made on the answer just scored (the card shows it)."""
+        card = state.get("card") or {}
+        return NextMove.model_validate(card.get("next") or {"action": "move_on"})
 
     def _after_assess(self, state: InterviewState) -> str:
-        limit = int(state["config"]["follow_ups"])
-        if state.get("follow_ups_used", 0) >= limit:
-            return "next_question"
-        compact = state["cards"][-1]
-        if compact["overall"] >= STRONG_OVERALL and not compact["non_answer"]:
-            return "next_question"  # a strong answer is not nagged
-        return "follow_up" if self._gap(state) else "next_question"
+        return "follow_up" if self._decision(state).action == "follow_up" else "next_question"
 
     def _follow_up(self, state: InterviewState) -> InterviewState:
-        gap = self._gap(state)
+        move = self._decision(state)
         question = self._question(state)
         point = (
-            question.talking_point(gap.target.split(":", 1)[1]) if gap.target.startswith("point:") else None
+            question.talking_point(move.target.split(":", 1)[1]) if move.target.startswith("point:") else None
         )
         request = PhraseRequest(
             kind="follow_up",
             question=question,
-            planned_text=gap.follow_up,
+            planned_text=move.text,
             talking_point=point,
             answer_excerpt=state.get("inbox", "")[-1500:],
             history=self._turns(state),
         )
         phrased = self._say(request)
-        message = self._message("follow_up", phrased.text, question.id, phrased.run.label, target=gap.target)
+        message = self._message("follow_up", phrased.text, question.id, phrased.run.label, target=move.target)
+        # The card states exactly what was asked (an engine may reword the planned follow-up).
+        card = {**(state.get("card") or {}), "follow_up": phrased.text}
+        card["next"] = {**card.get("next", {}), "text": phrased.text}
         return {
+            "card": card,
             "follow_ups_used": state.get("follow_ups_used", 0) + 1,
-            "probed": [*state.get("probed", []), gap.target],
+            "probed": [*state.get("probed", []), move.target],
+            "said": [*state.get("said", []), phrased.text],
             "last_prompt": phrased.text,
             "outbox": [*state.get("outbox", []), message],
             "history": [*state.get("history", []), {"role": "interviewer", "text": phrased.text}][
@@ -354,6 +350,10 @@ def with_card(state: InterviewState, compact: dict[str, Any]) -> list[dict[str, 
     return [*kept, compact]
 
 
+def skipped_card(question_id: str) -> dict[str, Any]:
+    return CompactCard(question_id=question_id, skipped=True).model_dump()
+
+
 def initial_state(session_id: str, config: dict[str, Any]) -> InterviewState:
     return {
         "session_id": session_id,
@@ -364,6 +364,7 @@ def initial_state(session_id: str, config: dict[str, Any]) -> InterviewState:
         "answer_so_far": "",
         "follow_ups_used": 0,
         "probed": [],
+        "said": [],
         "last_prompt": "",
         "cards": [],
         "history": [],
@@ -410,7 +411,7 @@ def _replay_message(state: InterviewState, turn: Mapping[str, Any]) -> None:
         _remember(state, "candidate", text)
     command = command_of(text)
     if command == "skip" and state.get("current"):
-        state["cards"] = [*state.get("cards", []), {"question_id": state["current"], "skipped": True}]
+        state["cards"] = [*state.get("cards", []), skipped_card(str(state["current"]))]
         state["answer_so_far"] = ""
     elif command is None and turn.get("card") is not None:
         state["answer_so_far"] = "\n".join(p for p in (state.get("answer_so_far", ""), text) if p)
@@ -435,6 +436,7 @@ def _replay_prompt(state: InterviewState, turn: Mapping[str, Any], summary: dict
     elif kind == "follow_up":
         state["follow_ups_used"] = state.get("follow_ups_used", 0) + 1
         state["probed"] = [*state.get("probed", []), *([turn["target"]] if turn.get("target") else [])]
+        state["said"] = [*state.get("said", []), text]
         state["last_prompt"] = text
         _remember(state, "interviewer", text)
     elif kind == "summary":
