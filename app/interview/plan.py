@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,9 +11,17 @@ from typing import Any
 from app.corpus.loader import QuestionBank
 from app.corpus.models import DIMENSIONS, Question, Rubric
 from app.errors import UserInputError
+from app.scoring.scorecard import (
+    AnswerBrief,
+    CompactCard,
+    Drill,
+    PracticeQuestion,
+    SessionSummary,
+    StageStatus,
+)
 from app.store.vectors import CorpusStore
 
-COMMANDS = ("hint", "repeat", "skip", "end")
+COMMANDS = ("hint", "repeat", "skip", "end", "retry")
 
 
 @dataclass(frozen=True)
@@ -102,69 +111,132 @@ def pick_question(
 
 
 def summarise(
-    cards: list[dict[str, Any]], rubric: Rubric, bank: QuestionBank, asked: Sequence[str]
+    cards: list[dict[str, Any]],
+    rubric: Rubric,
+    bank: QuestionBank,
+    asked: Sequence[str],
+    config: InterviewConfig | None = None,
+    seed: str = "",
 ) -> dict[str, Any]:
-    """Session scorecard: per-dimension averages, best and weakest answers, drills to practise.
+    """Session scorecard: per-dimension averages, best and weakest answers, the design-stage map,
+    drills to practise (a SessionSummary, as stored).
 
     Each dimension is averaged over the answers it was scored on; the session's overall is the
     rubric's overall rule applied to those averages (so it lies between the lowest and highest).
     """
-    answered = [c for c in cards if not c.get("skipped")]
+    config = config or InterviewConfig()
+    answered = [CompactCard.model_validate(c) for c in cards if not c.get("skipped")]
     if not answered:
-        return {
-            "answered": 0,
-            "dimensions": {},
-            "overall": None,
-            "best": None,
-            "weakest": None,
-            "drills": [],
-        }
+        return SessionSummary(answered=0).model_dump()
     averages = dimension_averages(answered)
-    overall = round(rubric.overall.session(averages), 2)
-    ranked = sorted(answered, key=lambda c: c["overall"])
+    ranked = sorted(answered, key=lambda c: c.overall)
     weakest_dims = sorted(averages, key=lambda d: averages[d])[:2]
-    track = bank.get(ranked[0]["question_id"]).track
+    track = bank.get(ranked[0].question_id).track
+    stages = session_stages(answered)
+    avoid = [*asked, *config.exclude]
     drills = [
-        {
-            "dimension": dim,
-            "drill": rubric.dimension(dim).drill,
-            "questions": practice_questions(bank, dim, track, asked),
-        }
+        Drill(dimension=dim, name=rubric.dimension(dim).name, drill=rubric.dimension(dim).drill, questions=[])
         for dim in weakest_dims
     ]
-    return {
-        "answered": len(answered),
-        "dimensions": averages,
-        "overall": overall,
-        "best": _brief(ranked[-1]),
-        "weakest": _brief(ranked[0]),
-        "drills": drills,
-    }
+    drills += [
+        Drill(
+            dimension=f"stage:{s.id}",
+            name=s.name,
+            drill=f"Your answers never reached {s.name.lower()}: walk through it explicitly next time.",
+            questions=[],
+        )
+        for s in stages
+        if s.status == "missing"
+    ][:1]
+    picked: list[str] = []
+    for drill in drills:
+        ids = practice_questions(
+            bank, drill.dimension, track, [*avoid, *picked], focus=config.focus, seed=seed
+        )
+        picked += ids
+        drill.questions = ids
+        drill.practice = [PracticeQuestion(id=q, title=title(bank.get(q))) for q in ids]
+    best, weakest = ranked[-1], ranked[0]
+    return SessionSummary(
+        answered=len(answered),
+        dimensions=averages,
+        overall=round(rubric.overall.session(averages), 2),
+        best=_brief(best, bank),
+        weakest=_brief(weakest, bank) if len(answered) > 1 else None,
+        stages=stages,
+        drills=drills,
+    ).model_dump()
 
 
-def dimension_averages(cards: list[dict[str, Any]]) -> dict[str, float]:
+def session_stages(cards: list[CompactCard]) -> list[StageStatus]:
+    """Each design stage at its best over the session's answers, with that answer's quote."""
+    rank = {"missing": 0, "touched": 1, "covered": 2}
+    best: dict[str, StageStatus] = {}
+    for card in cards:
+        for stage in card.stages:
+            if stage.id not in best or rank[stage.status] > rank[best[stage.id].status]:
+                best[stage.id] = stage
+    return list(best.values())
+
+
+def dimension_averages(cards: Sequence[CompactCard]) -> dict[str, float]:
     """Mean score per dimension over the answers it was scored on (rubric order)."""
     averages = {}
     for dim in DIMENSIONS:
-        values = [c["scores"][dim] for c in cards if c["scores"].get(dim) is not None]
+        values = [c.scores[dim] for c in cards if c.scores.get(dim) is not None]
         if values:
             averages[dim] = round(sum(values) / len(values), 2)
     return averages
 
 
-def practice_questions(bank: QuestionBank, dimension: str, track: str, asked: Sequence[str]) -> list[str]:
-    """Two unasked questions that train a dimension: business value through the narrative track."""
+def title(question: Question, limit: int = 80) -> str:
+    """A question's opening words, for naming it to a person (ids are for machines)."""
+    text = " ".join(question.question.split())
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "..."
+
+
+def practice_questions(
+    bank: QuestionBank,
+    dimension: str,
+    track: str,
+    avoid: Sequence[str],
+    focus: str = "",
+    seed: str = "",
+    count: int = 2,
+) -> list[str]:
+    """Questions that train a dimension (business value also through the narrative track) or a
+    design stage; never ones to avoid (asked now or recently); closest to the focus text first,
+    then in an order that varies with the seed (so two sessions do not name the same two)."""
     tracks = ("career_narrative", track) if dimension == "business_value" else (track,)
+    if dimension.startswith("stage:"):
+        tracks = ("ml_system_design",)
+    wanted = _words(focus)
     picked: list[str] = []
-    for wanted in tracks:
-        pool = sorted(q.id for q in bank.questions.values() if q.track == wanted and q.id not in asked)
-        picked += [qid for qid in pool if qid not in picked][: 2 - len(picked)]
+    for wanted_track in tracks:
+        pool = [q for q in bank.questions.values() if q.track == wanted_track and q.id not in avoid]
+        pool = pool or [q for q in bank.questions.values() if q.track == wanted_track]
+        order = random.Random(f"{seed}:{dimension}:{wanted_track}").sample(
+            sorted(pool, key=lambda q: q.id), len(pool)
+        )
+        order.sort(key=lambda q: -len(wanted & _words(q.question)))  # stable: ties keep the seeded order
+        picked += [q.id for q in order if q.id not in picked][: count - len(picked)]
     return picked
 
 
-def _brief(card: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "question_id": card["question_id"],
-        "overall": card["overall"],
-        "quote": card.get("quote", ""),
-    }
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z][a-z0-9-]{3,}", text.lower()) if w not in STOP_WORDS}
+
+
+STOP_WORDS = frozenset(
+    "what which would with that this from your have they them then there their about into when "
+    "where will should could design build system model data using used does make".split()
+)
+
+
+def _brief(card: CompactCard, bank: QuestionBank) -> AnswerBrief:
+    return AnswerBrief(
+        question_id=card.question_id,
+        title=title(bank.get(card.question_id)),
+        overall=card.overall,
+        quote=card.quote,
+    )

@@ -239,7 +239,7 @@ class CompactCard(BaseModel):
     scores: dict[str, int] = Field(default_factory=dict)
     missed: list[str] = Field(default_factory=list)
     covered: list[str] = Field(default_factory=list)
-    stages: dict[str, str] = Field(default_factory=dict)  # stage id -> covered/touched/missing
+    stages: list[StageStatus] = Field(default_factory=list)
     non_answer: str | None = None
     quote: str = ""
 
@@ -251,7 +251,68 @@ class CompactCard(BaseModel):
             scores={d.id: d.score for d in card.dimensions},
             missed=[m.id for m in card.missed_points],
             covered=list(card.covered_points),
-            stages={s.id: s.status for s in card.stages},
+            stages=list(card.stages),
             non_answer=card.non_answer,
             quote=next((q for d in card.dimensions for q in d.evidence), ""),
+        )
+
+
+class AnswerBrief(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question_id: str
+    title: str = ""
+    overall: int
+    quote: str = ""
+
+
+class PracticeQuestion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    title: str
+
+
+class Drill(BaseModel):
+    """Something to practise: a weak dimension or a design stage the answers never reached."""
+
+    model_config = ConfigDict(extra="forbid")
+    dimension: str  # a dimension id, or stage:<id>
+    name: str = ""
+    drill: str
+    questions: list[str]  # practice question ids
+    practice: list[PracticeQuestion] = Field(default_factory=list)
+
+
+class SessionSummary(BaseModel):
+    """The session scorecard: averages, best and weakest answers, the stage map, drills."""
+
+    model_config = ConfigDict(extra="forbid")
+    answered: int
+    dimensions: dict[str, float] = Field(default_factory=dict)
+    overall: float | None = None
+    best: AnswerBrief | None = None
+    weakest: AnswerBrief | None = None  # None with one answer: it is not both best and weakest
+    stages: list[StageStatus] = Field(default_factory=list)
+    drills: list[Drill] = Field(default_factory=list)
+
+
+class ModelAnswer(BaseModel):
+    """What a strong answer to a finished question looks like (shown once it is finished)."""
+
+    model_config = ConfigDict(extra="forbid")
+    question_id: str
+    question: str
+    summary: str
+    outline: list[str]
+    business_value: str
+    red_flags: list[str]
+
+    def as_text(self) -> str:
+        return "\n".join(
+            [
+                f"Model answer for {self.question_id}: {self.summary}",
+                *[f"  - {step}" for step in self.outline],
+                f"  Business value: {self.business_value}",
+                "  Red flags to avoid:",
+                *[f"  ! {flag}" for flag in self.red_flags],
+            ]
         )
