@@ -34,6 +34,8 @@ class InterviewConfig:
     follow_ups: int = 2
     focus: str = ""
     exclude: tuple[str, ...] = field(default_factory=tuple)
+    # A practice run on chosen questions (a drill): asked in this order, nothing else.
+    question_ids: tuple[str, ...] = field(default_factory=tuple)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -43,6 +45,7 @@ class InterviewConfig:
             "follow_ups": self.follow_ups,
             "focus": self.focus,
             "exclude": list(self.exclude),
+            "question_ids": list(self.question_ids),
         }
 
     @classmethod
@@ -54,6 +57,7 @@ class InterviewConfig:
             follow_ups=int(data.get("follow_ups", 2)),
             focus=str(data.get("focus") or ""),
             exclude=tuple(data.get("exclude") or ()),
+            question_ids=tuple(data.get("question_ids") or ()),
         )
 
     def validate(self, bank: QuestionBank) -> InterviewConfig:
@@ -63,13 +67,20 @@ class InterviewConfig:
             raise UserInputError("follow-ups per question must be between 0 and 5")
         if len(self.focus) > 20_000:
             raise UserInputError("the focus text is over 20,000 characters")
+        unknown = [q for q in self.question_ids if q not in bank.questions]
+        if unknown:
+            raise UserInputError(
+                f"no question with id {unknown[0]!r} in the bank: pick one from the question bank"
+            )
         if not candidates(bank, self, ()):
             raise UserInputError("no bank question matches that track and difficulty")
         return self
 
 
 def candidates(bank: QuestionBank, config: InterviewConfig, asked: Sequence[str]) -> list[Question]:
-    """Bank questions of the track and difficulty, not asked in this session."""
+    """Bank questions of the track and difficulty (or the chosen ones), not asked in this session."""
+    if config.question_ids:
+        return [bank.get(q) for q in config.question_ids if q not in asked and q in bank.questions]
     return [
         q
         for q in bank.questions.values()
@@ -91,6 +102,8 @@ def pick_question(
     Questions asked in recent sessions are avoided while others remain.
     """
     pool = candidates(bank, config, asked)
+    if config.question_ids:
+        return pool[0] if pool else None
     fresh = [q for q in pool if q.id not in config.exclude] or pool
     if not fresh:
         return None

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.corpus.models import Question
+
 
 class DimensionResult(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -316,3 +318,15 @@ class ModelAnswer(BaseModel):
                 *[f"  ! {flag}" for flag in self.red_flags],
             ]
         )
+
+
+def model_answer(question: Question) -> ModelAnswer:
+    """The bank's strong-answer outline, business value and red flags of a question."""
+    return ModelAnswer(
+        question_id=question.id,
+        question=question.question,
+        summary=question.strong_answer.summary,
+        outline=list(question.strong_answer.outline),
+        business_value=question.strong_answer.business_value,
+        red_flags=list(question.red_flags),
+    )
