@@ -252,11 +252,12 @@ class Interviewer:
     def _next_question(self, state: InterviewState) -> InterviewState:
         config = InterviewConfig.from_dict(state["config"])
         asked = list(state.get("asked", []))
+        finished: InterviewState = {"current": None, "last_finished": state.get("current")}
         if len(asked) >= config.questions:
-            return {"current": None}
+            return finished
         question = pick_question(self.bank, config, asked, state["session_id"], self.store)
         if question is None:
-            return {"current": None}
+            return finished
         number = len(asked) + 1
         request = PhraseRequest(
             kind="ask",
@@ -345,7 +346,10 @@ class Interviewer:
             "status": "done",
             "current": None,
             "summary": summary,
-            "outbox": [*state.get("outbox", []), {**message, "finished": state.get("current")}],
+            "outbox": [
+                *state.get("outbox", []),
+                {**message, "finished": state.get("current") or state.get("last_finished")},
+            ],
         }
 
     # -- helpers -------------------------------------------------------------------------
