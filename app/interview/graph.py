@@ -289,13 +289,9 @@ class Interviewer:
 
     def _hint(self, state: InterviewState) -> InterviewState:
         question = self._question(state)
+        cards = [CompactCard.model_validate(c) for c in state.get("cards", [])]
         missed = next(
-            (
-                c["missed"]
-                for c in reversed(state.get("cards", []))
-                if c.get("question_id") == question.id and "missed" in c
-            ),
-            None,
+            (c.missed for c in reversed(cards) if c.question_id == question.id and not c.skipped), None
         )
         probed = {p.split(":", 1)[1] for p in state.get("probed", []) if p.startswith("point:")}
         ids = [i for i in (missed or [tp.id for tp in question.talking_points]) if i not in probed]

@@ -11,7 +11,7 @@ from typing import Any
 
 from app.errors import UserInputError
 from app.interview.plan import InterviewConfig, practice_questions
-from app.scoring.scorecard import ModelAnswer, SessionSummary, model_answer
+from app.scoring.scorecard import ModelAnswer, Scorecard, SessionSummary, model_answer
 from app.services import Services
 from app.sessions.service import Step
 from app.ui.views import code, esc, model_answer_message
@@ -47,8 +47,8 @@ class InterviewView:
 def engine_badge(services: Services, step_messages: list[dict[str, Any]], card: dict[str, Any] | None) -> str:
     """Which engine ran this step, with a notice when a fallback happened."""
     labels = [m.get("engine") or "" for m in step_messages]
-    if card and card.get("fallback_reason"):
-        labels.append(f"offline (fallback: {card['fallback_reason']})")
+    if card and Scorecard.model_validate(card).fallback_reason:
+        labels.append(Scorecard.model_validate(card).engine_label)
     fallbacks = [label for label in labels if "fallback" in label]
     if fallbacks:
         return f"**Engine:** ⚠️ {esc(fallbacks[0])}: the LLM endpoint failed, the offline engine answered."
