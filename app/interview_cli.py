@@ -8,15 +8,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
+from app.corpus.loader import QuestionBank
 from app.errors import UserInputError
 from app.interview.plan import COMMANDS, InterviewConfig
+from app.scoring.scorecard import Scorecard, model_answer
 from app.services import Services
 from app.sessions.service import InterviewSessions, Step
 
 SEPARATOR = "---"
 PROMPT = (
     "(end your answer with a line '---' or two empty lines; "
-    "hint, repeat, skip or end typed alone runs at once)"
+    "hint, repeat, skip, end or retry typed alone runs at once)"
 )
 
 
@@ -73,18 +75,20 @@ def read_file_answers(path: str) -> Iterator[str]:
     return iter(answers)
 
 
-def show(step: Step, out: TextIO) -> None:
+def show(step: Step, out: TextIO, bank: QuestionBank | None = None) -> None:
+    """A step in the terminal: the score line, any change since a previous attempt, the model
+    answer of a question just finished, then the interviewer's words."""
     if step.card:
-        card = step.card
-        dims = ", ".join(f"{d['id'].replace('_', ' ')} {d['score']}" for d in card["dimensions"])
-        engine = (
-            card["engine"]
-            if not card.get("fallback_reason")
-            else f"offline (fallback: {card['fallback_reason']})"
-        )
-        note = f"; not an answer: {card['non_answer']}" if card.get("non_answer") else ""
-        out.write(f"  [scored {card['overall']}/5 by {engine}: {dims}{note}]\n")
+        card = Scorecard.model_validate(step.card)
+        dims = ", ".join(f"{d.id.replace('_', ' ')} {d.score}" for d in card.dimensions)
+        note = f"; not an answer: {card.non_answer}" if card.non_answer else ""
+        out.write(f"  [scored {card.overall}/5 by {card.engine_label}: {dims}{note}]\n")
+        if card.compared:
+            out.write(f"  [compared with your previous attempt: {'; '.join(card.compared.lines())}]\n")
     for message in step.messages:
+        finished = message.get("finished")
+        if finished and bank is not None and finished in bank.questions:
+            out.write(f"\n{model_answer(bank.get(finished)).as_text()}\n")
         out.write(f"\nInterviewer: {message['text']}\n")
     out.flush()
 
@@ -119,7 +123,7 @@ def run_interview(args: argparse.Namespace, services: Services, out: TextIO | No
             f"Session {step.session_id} (engine: {sessions.interviewer.engine.name}). "
             f"Resume later with: coach interview --resume {step.session_id}\n"
         )
-    show(step, out)
+    show(step, out, services.bank)
     interactive = answers_file is None and sys.stdin.isatty()
     if answers_file is not None:
         answers = answers_file
@@ -147,7 +151,7 @@ def run_interview(args: argparse.Namespace, services: Services, out: TextIO | No
         except UserInputError as err:
             out.write(f"  ({err})\n")
             continue
-        show(step, out)
+        show(step, out, services.bank)
     if args.transcript_out:
         fmt = "json" if args.transcript_out.endswith(".json") else "md"
         Path(args.transcript_out).write_text(sessions.export(step.session_id, fmt), encoding="utf-8")

@@ -17,6 +17,7 @@ from app.engines.features import use_vector_cache
 from app.engines.types import ModelSeam
 from app.interview.graph import Interviewer
 from app.scoring.scorer import Scorer
+from app.scoring.stages import load_interviewer
 from app.sessions.db import SessionDB
 from app.sessions.service import InterviewSessions
 from app.store.vectors import CorpusStore
@@ -61,7 +62,8 @@ class Services:
     def scorer(self, engine: str | None = None) -> Scorer:
         """A scorer over the chosen engine (default: the settings' engine)."""
         seam = self.engine if engine is None else make_engine(self.settings, engine)
-        return Scorer(seam, self.bank, self.rubric, self._store_if_ready())
+        interviewer = load_interviewer(self.settings.corpus_dir)
+        return Scorer(seam, self.bank, self.rubric, self._store_if_ready(), interviewer)
 
     @cached_property
     def session_db(self) -> SessionDB:

@@ -89,6 +89,31 @@ class StrongAnswer(Strict):
         return f"{self.summary}\n{steps}\nBusiness value: {self.business_value}"
 
 
+ProbeKind = Literal["scale", "failure", "debug", "red_flag", "tradeoff", "monitoring"]
+
+
+class Probe(Strict):
+    """A deeper question for an answer that already covers the basics (a senior interviewer's dig)."""
+
+    id: str
+    kind: ProbeKind
+    text: str = Field(min_length=15)
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG.match(value):
+            raise ValueError(f"probe id {value!r} is not a lowercase slug")
+        return value
+
+    @field_validator("text")
+    @classmethod
+    def _is_question(cls, value: str) -> str:
+        if not value.rstrip().endswith("?"):
+            raise ValueError("a probe must be a question ending with '?'")
+        return value
+
+
 class Example(Strict):
     input: str
     output: str
@@ -108,6 +133,8 @@ class Question(Strict):
     complexity: str | None = None
     edge_cases: list[str] | None = None
     examples: list[Example] | None = None
+    # Deeper probes for a strong answer (scale, failure modes, debugging, red flags to watch).
+    probes: list[Probe] = Field(default_factory=list)
 
     @field_validator("id")
     @classmethod
@@ -129,6 +156,9 @@ class Question(Strict):
         ids = [tp.id for tp in self.talking_points]
         if len(ids) != len(set(ids)):
             raise ValueError("talking point ids repeat within the question")
+        probe_ids = [p.id for p in self.probes]
+        if len(probe_ids) != len(set(probe_ids)):
+            raise ValueError("probe ids repeat within the question")
         if self.track in CODING_TRACKS:
             missing = [name for name in ("complexity", "edge_cases", "examples") if not getattr(self, name)]
             if missing:
@@ -306,3 +336,62 @@ class Rubric(Strict):
     def applicable(self, track: str) -> tuple[str, ...]:
         """Ids of the dimensions scored for a track, in rubric order."""
         return tuple(d.id for d in self.dimensions if d.applies(track))
+
+
+class DesignStage(Strict):
+    """One stage of an ML design interview, the words that show an answer reached it, and the
+    question that steers a candidate to it."""
+
+    id: str
+    name: str = Field(min_length=3)
+    cues: list[str] = Field(min_length=3)
+    probe: str = Field(min_length=15)
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG.match(value):
+            raise ValueError(f"stage id {value!r} is not a lowercase slug")
+        return value
+
+    @field_validator("cues")
+    @classmethod
+    def _lower_cues(cls, value: list[str]) -> list[str]:
+        for cue in value:
+            if not cue.strip() or cue != cue.lower():
+                raise ValueError(f"cue {cue!r} must be non-blank lowercase text")
+        return value
+
+    @field_validator("probe")
+    @classmethod
+    def _is_question(cls, value: str) -> str:
+        if not value.rstrip().endswith("?"):
+            raise ValueError("a stage probe must be a question ending with '?'")
+        return value
+
+
+class InterviewerFile(Strict):
+    """`corpus/interviewer/interviewer.yaml`: design stages per track and each track's default
+    depth probes (used when a question has none of its own)."""
+
+    version: str
+    stages: dict[Track, list[DesignStage]] = Field(default_factory=dict)
+    depth_probes: dict[Track, list[Probe]]
+
+    @field_validator("version")
+    @classmethod
+    def _versioned(cls, value: str) -> str:
+        if not re.match(r"^interviewer\.v\d+$", value):
+            raise ValueError(f"version {value!r} must look like interviewer.vN")
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> InterviewerFile:
+        missing = [t for t in TRACKS if not self.depth_probes.get(t)]  # type: ignore[call-overload]
+        if missing:
+            raise ValueError(f"depth_probes lacks track(s) {', '.join(missing)}")
+        for track, stages in self.stages.items():
+            ids = [s.id for s in stages]
+            if len(ids) != len(set(ids)):
+                raise ValueError(f"stage ids repeat in track {track}")
+        return self

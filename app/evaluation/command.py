@@ -36,7 +36,7 @@ def build_scorer(
     seam = make_engine(services.settings, engine, judge_prompt=prompt_version)
     cached = CachedEngine(seam, services.settings.cache_dir / "eval-calls", prompt_version)
     store = services._store_if_ready()
-    return Scorer(cached, services.bank, services.rubric, store, samples), cached
+    return Scorer(cached, services.bank, services.rubric, store, samples=samples), cached
 
 
 def stats(cached: CachedEngine) -> Any:

@@ -9,7 +9,8 @@ from typing import Any
 
 from app.corpus.models import Question
 from app.interview.plan import InterviewConfig
-from app.scoring.gaps import DIMENSION_FOLLOW_UPS
+from app.scoring.gaps import opening_states_idea
+from app.scoring.scorecard import Scorecard
 from app.sessions.service import InterviewSessions
 
 Persona = Callable[[Question, str, int], str]
@@ -82,11 +83,49 @@ PERSONAS: dict[str, Persona] = {
 
 
 @dataclass
+class InterviewerChecks:
+    """How the interviewer behaved with one persona (goals: 0, 0, 0, 100%)."""
+
+    repeated_wordings: int = 0
+    step_back_after_clear_opening: int = 0
+    card_asked_mismatches: int = 0
+    moves_with_gaps: int = 0  # questions left while gaps remained
+    moves_with_gaps_budget_used: int = 0  # ... of which the follow-up budget was spent
+    stages_covered: list[int] = field(default_factory=list)  # per design question, at its end
+
+    @property
+    def budget_use_when_gaps_remain(self) -> float:
+        return 1.0 if not self.moves_with_gaps else self.moves_with_gaps_budget_used / self.moves_with_gaps
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "repeated_wordings": self.repeated_wordings,
+            "step_back_after_clear_opening": self.step_back_after_clear_opening,
+            "card_asked_mismatches": self.card_asked_mismatches,
+            "budget_use_when_gaps_remain": round(self.budget_use_when_gaps_remain, 3),
+            "design_stages_covered": self.stages_covered,
+        }
+
+    def failures(self) -> list[str]:
+        found = []
+        if self.repeated_wordings:
+            found.append(f"{self.repeated_wordings} follow-up wording(s) asked twice")
+        if self.step_back_after_clear_opening:
+            found.append(f"{self.step_back_after_clear_opening} step-back probe(s) after a clear opening")
+        if self.card_asked_mismatches:
+            found.append(f"{self.card_asked_mismatches} turn(s) where the card and the question asked differ")
+        if self.budget_use_when_gaps_remain < 1:
+            found.append(f"follow-up budget used in {self.budget_use_when_gaps_remain:.0%} of gap moves")
+        return found
+
+
+@dataclass
 class PersonaRun:
     persona: str
     session_id: str
     overalls: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    checks: InterviewerChecks = field(default_factory=InterviewerChecks)
 
     @property
     def mean_overall(self) -> float:
@@ -104,12 +143,36 @@ def hidden_notes(q: Question) -> list[str]:
     ]
 
 
-def check_follow_up(text: str, card: dict[str, Any], q: Question) -> str | None:
-    missed = {m["follow_up"] for m in card["missed_points"]}
-    weak_dims = {DIMENSION_FOLLOW_UPS[d["id"]] for d in card["dimensions"] if d["score"] <= 3}
-    if card.get("non_answer"):
-        missed |= {tp.follow_up for tp in q.talking_points}
-    return None if text in missed | weak_dims else f"follow-up not aimed at a gap: {text!r}"
+def has_gaps(card: Scorecard) -> bool:
+    """Something is still missing: a talking point, or a dimension at 3 or below."""
+    return bool(card.missed_points) or any(d.score <= 3 for d in card.dimensions)
+
+
+def check_turn(
+    checks: InterviewerChecks,
+    card: Scorecard,
+    messages: list[dict[str, Any]],
+    first_answer: str,
+    used: int,
+    limit: int,
+) -> None:
+    """The card's decision against what the interviewer then said."""
+    asked = messages[0] if messages else {}
+    decision = card.next
+    if decision is None:
+        checks.card_asked_mismatches += 1
+        return
+    if decision.action == "follow_up":
+        if asked.get("kind") != "follow_up" or asked.get("text") != card.follow_up:
+            checks.card_asked_mismatches += 1
+        if decision.target == "dimension:step_back" and opening_states_idea(first_answer):
+            checks.step_back_after_clear_opening += 1
+        return
+    if asked.get("kind") == "follow_up" or card.follow_up:
+        checks.card_asked_mismatches += 1
+    if has_gaps(card) and not card.non_answer:
+        checks.moves_with_gaps += 1
+        checks.moves_with_gaps_budget_used += used >= limit
 
 
 def interview(
@@ -120,35 +183,43 @@ def interview(
     run = PersonaRun(name, step.session_id)
     prompt, turn, answer_so_far, said = step.messages[-1]["text"], 0, "", ""
     current = step.messages[-1].get("question_id")
+    follow_ups: list[str] = []
+    first_answer, used = "", 0
     for _ in range(config.questions * (config.follow_ups + 1) + 2):
         if step.done or current is None:
             break
         question = bank.get(current)
         answer = persona(question, prompt, turn)
         answer_so_far = f"{answer_so_far}\n{answer}".strip()
+        first_answer = answer if turn == 0 else first_answer
         said += "\n" + answer
         step = sessions.answer(step.session_id, answer)
         if step.card:
-            run.overalls.append(step.card["overall"]) if turn == 0 else None
-            quotes = [q for d in step.card["dimensions"] for q in d["evidence"]] + [
-                s["evidence"] for s in step.card["strengths"]
-            ]
+            card = Scorecard.model_validate(step.card)
+            run.overalls.append(card.overall) if turn == 0 else None
+            quotes = [q for d in card.dimensions for q in d.evidence] + [s.evidence for s in card.strengths]
+            quotes += [s.quote for s in card.stages if s.quote]
             run.problems += [f"invented quote: {q!r}" for q in quotes if q not in answer_so_far]
+            check_turn(run.checks, card, step.messages, first_answer, used, config.follow_ups)
+            if card.next and card.next.action == "move_on" and card.stages:
+                run.checks.stages_covered.append(sum(s.status == "covered" for s in card.stages))
         for message in step.messages:
             run.problems += [
                 f"hidden note leaked in {message['kind']}"
                 for note in hidden_notes(question)
                 if note in message["text"] and note not in said  # quoting the candidate is fine
             ]
-            if message["kind"] == "follow_up" and step.card:
-                problem = check_follow_up(message["text"], step.card, question)
-                run.problems += [problem] if problem else []
+            if message["kind"] == "follow_up":
+                follow_ups.append(message["text"])
         last = step.messages[-1] if step.messages else {}
         if last.get("kind") == "question":
-            current, turn, answer_so_far = last.get("question_id"), 0, ""
+            current, turn, answer_so_far, used = last.get("question_id"), 0, "", 0
         else:
             turn += 1
+            used += last.get("kind") == "follow_up"
         prompt = last.get("text", prompt)
+    run.checks.repeated_wordings = len(follow_ups) - len(set(follow_ups))
+    run.problems += run.checks.failures()
     return run
 
 
@@ -176,6 +247,7 @@ def simulate(
         "personas": means,
         "problems": problems,
         "ordering_problems": ordering,
+        "interviewer": {r.persona: r.checks.as_dict() for r in runs},
         "passed": not problems and not ordering,
         "sessions": {r.persona: r.session_id for r in runs},
     }

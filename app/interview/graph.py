@@ -17,12 +17,20 @@ from app.corpus.loader import QuestionBank
 from app.corpus.models import Question, Rubric
 from app.engines.types import ModelSeam, Phrased, PhraseRequest, Turn
 from app.interview.plan import COMMANDS, InterviewConfig, pick_question, summarise
-from app.scoring.gaps import biggest_gap
+from app.scoring.gaps import Context
+from app.scoring.scorecard import (
+    AttemptDiff,
+    Change,
+    CompactCard,
+    NextMove,
+    Scorecard,
+    SessionSummary,
+    stage_line,
+)
 from app.scoring.scorer import Scorer
 from app.store.vectors import CorpusStore
 
 HISTORY_TURNS = 12
-STRONG_OVERALL = 4
 
 
 class InterviewState(TypedDict, total=False):
@@ -34,6 +42,9 @@ class InterviewState(TypedDict, total=False):
     answer_so_far: str
     follow_ups_used: int
     probed: list[str]
+    said: list[str]  # follow-up wordings asked this session (none is asked twice)
+    last_finished: str | None  # the question most recently left (what `retry` re-asks)
+    attempt_before: dict[str, Any] | None  # on a retried question, the previous attempt's card
     last_prompt: str
     cards: list[dict[str, Any]]
     history: list[dict[str, str]]
@@ -45,16 +56,10 @@ class InterviewState(TypedDict, total=False):
     summary: dict[str, Any] | None
 
 
-def compact_card(card: dict[str, Any]) -> dict[str, Any]:
-    """What the interview keeps of a scorecard: scores, missed points, the best quote."""
-    return {
-        "question_id": card["question_id"],
-        "overall": card["overall"],
-        "scores": {d["id"]: d["score"] for d in card["dimensions"]},
-        "missed": [m["id"] for m in card["missed_points"]],
-        "non_answer": card["non_answer"],
-        "quote": next((q for d in card["dimensions"] for q in d["evidence"]), ""),
-    }
+def compact_card(card: dict[str, Any] | Scorecard) -> dict[str, Any]:
+    """What the interview keeps of a scorecard (a CompactCard, as the checkpoint stores it)."""
+    full = card if isinstance(card, Scorecard) else Scorecard.model_validate(card)
+    return CompactCard.of(full).model_dump()
 
 
 def command_of(text: str) -> str | None:
@@ -129,6 +134,7 @@ class Interviewer:
         g.add_node("next_question", self._next_question)
         g.add_node("hint", self._hint)
         g.add_node("repeat", self._repeat)
+        g.add_node("retry", self._retry)
         g.add_node("wrap_up", self._wrap_up)
         # Never run: the node a state rebuilt from the transcript is written as (see restore).
         g.add_node("restored", lambda state: {})
@@ -137,12 +143,13 @@ class Interviewer:
         g.add_conditional_edges(
             "receive",
             self._route,
-            ["next_question", "assess", "hint", "repeat", "wrap_up", END],
+            ["next_question", "assess", "hint", "repeat", "retry", "wrap_up", END],
         )
         g.add_conditional_edges("assess", self._after_assess, ["follow_up", "next_question"])
         g.add_edge("follow_up", END)
         g.add_edge("hint", END)
         g.add_edge("repeat", END)
+        g.add_edge("retry", END)
         g.add_conditional_edges("next_question", self._after_next, ["wrap_up", END])
         g.add_edge("wrap_up", END)
         return g
@@ -153,9 +160,14 @@ class Interviewer:
         if state.get("status") == "done":
             return END
         command = command_of(state.get("inbox", ""))
-        return {"skip": "next_question", "end": "wrap_up", "hint": "hint", "repeat": "repeat"}.get(
-            command or "", "assess"
-        )
+        routes = {
+            "skip": "next_question",
+            "end": "wrap_up",
+            "hint": "hint",
+            "repeat": "repeat",
+            "retry": "retry",
+        }
+        return routes.get(command or "", "assess")
 
     def _receive(self, state: InterviewState) -> InterviewState:
         if state.get("status") == "done":
@@ -171,10 +183,7 @@ class Interviewer:
                 -HISTORY_TURNS:
             ]
         if command_of(text) == "skip" and state.get("current"):
-            update["cards"] = [
-                *state.get("cards", []),
-                {"question_id": state["current"], "skipped": True},
-            ]
+            update["cards"] = [*state.get("cards", []), skipped_card(str(state["current"]))]
             update["answer_so_far"] = ""
         return update
 
@@ -184,47 +193,55 @@ class Interviewer:
     def _assess(self, state: InterviewState) -> InterviewState:
         question = self._question(state)
         so_far = "\n".join(p for p in (state.get("answer_so_far", ""), state.get("inbox", "")) if p)
-        card = self.scorer.score(so_far, question_id=question.id).model_dump()
+        context = Context(
+            probed=frozenset(state.get("probed", [])),
+            said=tuple(state.get("said", [])),
+            used=state.get("follow_ups_used", 0),
+            limit=int(state["config"]["follow_ups"]),
+            seed=str(state.get("session_id", "")),
+            refer=True,
+            latest=state.get("inbox", ""),
+        )
+        scored = self.scorer.score(so_far, question_id=question.id, context=context)
+        before = state.get("attempt_before")
+        if before and before.get("question_id") == question.id:
+            scored.compared = compare_attempts(CompactCard.model_validate(before), scored)
+        card = scored.model_dump()
         return {"answer_so_far": so_far, "card": card, "cards": with_card(state, compact_card(card))}
 
-    def _gap(self, state: InterviewState) -> Any:
-        compact = state["cards"][-1]
-        return biggest_gap(
-            self._question(state),
-            compact["scores"],
-            compact["missed"],
-            non_answer=bool(compact["non_answer"]),
-            probed=frozenset(state.get("probed", [])),
-        )
+    @staticmethod
+    def _decision(state: InterviewState) -> NextMove:
+        """The decision made on the answer just scored (the card shows it)."""
+        card = state.get("card") or {}
+        return NextMove.model_validate(card.get("next") or {"action": "move_on"})
 
     def _after_assess(self, state: InterviewState) -> str:
-        limit = int(state["config"]["follow_ups"])
-        if state.get("follow_ups_used", 0) >= limit:
-            return "next_question"
-        compact = state["cards"][-1]
-        if compact["overall"] >= STRONG_OVERALL and not compact["non_answer"]:
-            return "next_question"  # a strong answer is not nagged
-        return "follow_up" if self._gap(state) else "next_question"
+        return "follow_up" if self._decision(state).action == "follow_up" else "next_question"
 
     def _follow_up(self, state: InterviewState) -> InterviewState:
-        gap = self._gap(state)
+        move = self._decision(state)
         question = self._question(state)
         point = (
-            question.talking_point(gap.target.split(":", 1)[1]) if gap.target.startswith("point:") else None
+            question.talking_point(move.target.split(":", 1)[1]) if move.target.startswith("point:") else None
         )
         request = PhraseRequest(
             kind="follow_up",
             question=question,
-            planned_text=gap.follow_up,
+            planned_text=move.text,
             talking_point=point,
             answer_excerpt=state.get("inbox", "")[-1500:],
             history=self._turns(state),
         )
         phrased = self._say(request)
-        message = self._message("follow_up", phrased.text, question.id, phrased.run.label, target=gap.target)
+        message = self._message("follow_up", phrased.text, question.id, phrased.run.label, target=move.target)
+        # The card states exactly what was asked (an engine may reword the planned follow-up).
+        card = {**(state.get("card") or {}), "follow_up": phrased.text}
+        card["next"] = {**card.get("next", {}), "text": phrased.text}
         return {
+            "card": card,
             "follow_ups_used": state.get("follow_ups_used", 0) + 1,
-            "probed": [*state.get("probed", []), gap.target],
+            "probed": [*state.get("probed", []), move.target],
+            "said": [*state.get("said", []), phrased.text],
             "last_prompt": phrased.text,
             "outbox": [*state.get("outbox", []), message],
             "history": [*state.get("history", []), {"role": "interviewer", "text": phrased.text}][
@@ -235,11 +252,12 @@ class Interviewer:
     def _next_question(self, state: InterviewState) -> InterviewState:
         config = InterviewConfig.from_dict(state["config"])
         asked = list(state.get("asked", []))
+        finished: InterviewState = {"current": None, "last_finished": state.get("current")}
         if len(asked) >= config.questions:
-            return {"current": None}
+            return finished
         question = pick_question(self.bank, config, asked, state["session_id"], self.store)
         if question is None:
-            return {"current": None}
+            return finished
         number = len(asked) + 1
         request = PhraseRequest(
             kind="ask",
@@ -251,6 +269,7 @@ class Interviewer:
         )
         phrased = self._say(request)
         text = f"Question {number} of {config.questions} ({question.difficulty}): {phrased.text}"
+        message = self._message("question", text, question.id, phrased.run.label)
         return {
             "status": "asking",
             "asked": [*asked, question.id],
@@ -259,10 +278,9 @@ class Interviewer:
             "follow_ups_used": 0,
             "probed": [],
             "last_prompt": text,
-            "outbox": [
-                *state.get("outbox", []),
-                self._message("question", text, question.id, phrased.run.label),
-            ],
+            "last_finished": state.get("current") or state.get("last_finished"),
+            "attempt_before": None,
+            "outbox": [*state.get("outbox", []), {**message, "finished": state.get("current")}],
             "history": [*state.get("history", []), {"role": "interviewer", "text": text}][-HISTORY_TURNS:],
         }
 
@@ -271,13 +289,9 @@ class Interviewer:
 
     def _hint(self, state: InterviewState) -> InterviewState:
         question = self._question(state)
+        cards = [CompactCard.model_validate(c) for c in state.get("cards", [])]
         missed = next(
-            (
-                c["missed"]
-                for c in reversed(state.get("cards", []))
-                if c.get("question_id") == question.id and "missed" in c
-            ),
-            None,
+            (c.missed for c in reversed(cards) if c.question_id == question.id and not c.skipped), None
         )
         probed = {p.split(":", 1)[1] for p in state.get("probed", []) if p.startswith("point:")}
         ids = [i for i in (missed or [tp.id for tp in question.talking_points]) if i not in probed]
@@ -294,15 +308,43 @@ class Interviewer:
     def _repeat(self, state: InterviewState) -> InterviewState:
         return {"outbox": [self._message("repeat", state.get("last_prompt", ""), state.get("current"))]}
 
+    def _retry(self, state: InterviewState) -> InterviewState:
+        """Re-ask the question just left (or the current one, once answered), as a new attempt
+        compared with the previous one; an unanswered current question goes back to the pool."""
+        current = state.get("current")
+        answered = bool(state.get("answer_so_far"))
+        target = current if answered else state.get("last_finished")
+        previous = next((c for c in reversed(state.get("cards", [])) if c.get("question_id") == target), None)
+        if not target or previous is None or previous.get("skipped"):
+            text = "There is no answered question to retry yet: answer this one first, then type retry."
+            return {"outbox": [self._message("note", text, current)]}
+        question = self.bank.get(str(target))
+        text = f"Let's try that one again (a new attempt, compared with your last): {question.question}"
+        message = self._message("question", text, question.id, target="retry")
+        return {
+            **retried(state, str(target), previous),
+            "last_prompt": text,
+            "outbox": [*state.get("outbox", []), {**message, "finished": None}],
+            "history": [*state.get("history", []), {"role": "interviewer", "text": text}][-HISTORY_TURNS:],
+        }
+
     def _wrap_up(self, state: InterviewState) -> InterviewState:
-        summary = summarise(state.get("cards", []), self.rubric, self.bank, state.get("asked", []))
+        summary = summarise(
+            state.get("cards", []),
+            self.rubric,
+            self.bank,
+            state.get("asked", []),
+            config=InterviewConfig.from_dict(state["config"]),
+            seed=str(state.get("session_id", "")),
+        )
+        message = self._message("summary", render_summary(summary), None)
         return {
             "status": "done",
             "current": None,
             "summary": summary,
             "outbox": [
                 *state.get("outbox", []),
-                self._message("summary", render_summary(summary), None),
+                {**message, "finished": state.get("current") or state.get("last_finished")},
             ],
         }
 
@@ -354,6 +396,42 @@ def with_card(state: InterviewState, compact: dict[str, Any]) -> list[dict[str, 
     return [*kept, compact]
 
 
+def retried(state: InterviewState, target: str, previous: dict[str, Any]) -> InterviewState:
+    """The state change of a retry (shared by the graph and the transcript replay)."""
+    current = state.get("current")
+    asked = list(state.get("asked", []))
+    if current and current != target and not state.get("answer_so_far"):
+        asked = [q for q in asked if q != current]  # the unanswered question goes back to the pool
+    return {
+        "status": "asking",
+        "asked": asked,
+        "current": target,
+        "answer_so_far": "",
+        "follow_ups_used": 0,
+        "probed": [],
+        "attempt_before": previous,
+    }
+
+
+def compare_attempts(before: CompactCard, after: Scorecard) -> AttemptDiff:
+    """Per dimension and per talking point, what changed from the previous attempt."""
+    points = {m.id: m.point for m in after.missed_points} | {c.id: c.point for c in after.covered}
+    return AttemptDiff(
+        previous_overall=before.overall,
+        overall=after.overall,
+        dimensions=[
+            Change(id=d.id, name=d.name, before=before.scores.get(d.id), after=d.score)
+            for d in after.dimensions
+        ],
+        now_covered=[points.get(p, p) for p in after.covered_points if p not in before.covered],
+        no_longer_covered=[points.get(p, p) for p in before.covered if p not in after.covered_points],
+    )
+
+
+def skipped_card(question_id: str) -> dict[str, Any]:
+    return CompactCard(question_id=question_id, skipped=True).model_dump()
+
+
 def initial_state(session_id: str, config: dict[str, Any]) -> InterviewState:
     return {
         "session_id": session_id,
@@ -364,6 +442,9 @@ def initial_state(session_id: str, config: dict[str, Any]) -> InterviewState:
         "answer_so_far": "",
         "follow_ups_used": 0,
         "probed": [],
+        "said": [],
+        "last_finished": None,
+        "attempt_before": None,
         "last_prompt": "",
         "cards": [],
         "history": [],
@@ -410,7 +491,7 @@ def _replay_message(state: InterviewState, turn: Mapping[str, Any]) -> None:
         _remember(state, "candidate", text)
     command = command_of(text)
     if command == "skip" and state.get("current"):
-        state["cards"] = [*state.get("cards", []), {"question_id": state["current"], "skipped": True}]
+        state["cards"] = [*state.get("cards", []), skipped_card(str(state["current"]))]
         state["answer_so_far"] = ""
     elif command is None and turn.get("card") is not None:
         state["answer_so_far"] = "\n".join(p for p in (state.get("answer_so_far", ""), text) if p)
@@ -419,7 +500,15 @@ def _replay_message(state: InterviewState, turn: Mapping[str, Any]) -> None:
 
 def _replay_prompt(state: InterviewState, turn: Mapping[str, Any], summary: dict[str, Any] | None) -> None:
     text, kind = str(turn["text"]), turn["kind"]
-    if kind == "question":
+    if kind == "question" and turn.get("target") == "retry":
+        target = str(turn["question_id"])
+        previous = next((c for c in reversed(state.get("cards", [])) if c.get("question_id") == target), None)
+        state.update(retried(state, target, previous or {}))
+        state["last_prompt"] = text
+        _remember(state, "interviewer", text)
+    elif kind == "question":
+        state["last_finished"] = state.get("current") or state.get("last_finished")
+        state["attempt_before"] = None
         state.update(
             {
                 "status": "asking",
@@ -435,30 +524,29 @@ def _replay_prompt(state: InterviewState, turn: Mapping[str, Any], summary: dict
     elif kind == "follow_up":
         state["follow_ups_used"] = state.get("follow_ups_used", 0) + 1
         state["probed"] = [*state.get("probed", []), *([turn["target"]] if turn.get("target") else [])]
+        state["said"] = [*state.get("said", []), text]
         state["last_prompt"] = text
         _remember(state, "interviewer", text)
     elif kind == "summary":
         state.update({"status": "done", "current": None, "summary": summary})
 
 
-def render_summary(summary: dict[str, Any]) -> str:
+def render_summary(summary: dict[str, Any] | SessionSummary) -> str:
     """The session scorecard as plain text for the chat and the terminal."""
-    if not summary.get("answered"):
+    data = summary if isinstance(summary, SessionSummary) else SessionSummary.model_validate(summary)
+    if not data.answered:
         return "Interview over. No question was answered, so there is nothing to score yet."
-    lines = [
-        f"Interview over. Overall {summary['overall']}/5 over {summary['answered']} answered question(s)."
-    ]
-    lines += [f"- {dim.replace('_', ' ')}: {avg}/5" for dim, avg in summary["dimensions"].items()]
-    best, weakest = summary["best"], summary["weakest"]
-    lines.append(
-        f"Best answer: {best['question_id']} ({best['overall']}/5)"
-        + (f' "{best["quote"]}"' if best["quote"] else "")
-    )
-    lines.append(
-        f"Weakest answer: {weakest['question_id']} ({weakest['overall']}/5)"
-        + (f' "{weakest["quote"]}"' if weakest["quote"] else "")
-    )
-    for drill in summary["drills"]:
-        practice = ", ".join(drill["questions"]) or "any question in the bank"
-        lines.append(f"Practise {drill['dimension'].replace('_', ' ')}: {drill['drill']} Try: {practice}.")
+    lines = [f"Interview over. Overall {data.overall}/5 over {data.answered} answered question(s)."]
+    lines += [f"- {dim.replace('_', ' ')}: {avg}/5" for dim, avg in data.dimensions.items()]
+    named = [("Best answer", data.best), ("Weakest answer", data.weakest)] if data.weakest else []
+    for label, brief in named or [("Your answer", data.best)]:
+        if brief is not None:
+            quote = f' "{brief.quote}"' if brief.quote else ""
+            lines.append(f"{label}: {brief.title or brief.question_id} ({brief.overall}/5){quote}")
+    if data.stages:
+        lines.append("Design stages:")
+        lines += [stage_line(s) for s in data.stages]
+    for drill in data.drills:
+        practice = "; ".join(f"{p.title} [{p.id}]" for p in drill.practice) or "any question in the bank"
+        lines.append(f"Practise {(drill.name or drill.dimension).lower()}: {drill.drill} Try: {practice}")
     return "\n".join(lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,9 +11,17 @@ from typing import Any
 from app.corpus.loader import QuestionBank
 from app.corpus.models import DIMENSIONS, Question, Rubric
 from app.errors import UserInputError
+from app.scoring.scorecard import (
+    AnswerBrief,
+    CompactCard,
+    Drill,
+    PracticeQuestion,
+    SessionSummary,
+    StageStatus,
+)
 from app.store.vectors import CorpusStore
 
-COMMANDS = ("hint", "repeat", "skip", "end")
+COMMANDS = ("hint", "repeat", "skip", "end", "retry")
 
 
 @dataclass(frozen=True)
@@ -25,7 +34,8 @@ class InterviewConfig:
     follow_ups: int = 2
     focus: str = ""
     exclude: tuple[str, ...] = field(default_factory=tuple)
-    question_id: str = ""  # a practice on one bank question (the track and difficulty follow it)
+    # A practice run on chosen questions (a drill): asked in this order, nothing else.
+    question_ids: tuple[str, ...] = field(default_factory=tuple)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -35,7 +45,7 @@ class InterviewConfig:
             "follow_ups": self.follow_ups,
             "focus": self.focus,
             "exclude": list(self.exclude),
-            "question_id": self.question_id,
+            "question_ids": list(self.question_ids),
         }
 
     @classmethod
@@ -47,7 +57,7 @@ class InterviewConfig:
             follow_ups=int(data.get("follow_ups", 2)),
             focus=str(data.get("focus") or ""),
             exclude=tuple(data.get("exclude") or ()),
-            question_id=str(data.get("question_id") or ""),
+            question_ids=tuple(data.get("question_ids") or ()),
         )
 
     def validate(self, bank: QuestionBank) -> InterviewConfig:
@@ -57,18 +67,24 @@ class InterviewConfig:
             raise UserInputError("follow-ups per question must be between 0 and 5")
         if len(self.focus) > 20_000:
             raise UserInputError("the focus text is over 20,000 characters")
+        unknown = [q for q in self.question_ids if q not in bank.questions]
+        if unknown:
+            raise UserInputError(
+                f"no question with id {unknown[0]!r} in the bank: pick one from the question bank"
+            )
         if not candidates(bank, self, ()):
             raise UserInputError("no bank question matches that track and difficulty")
         return self
 
 
 def candidates(bank: QuestionBank, config: InterviewConfig, asked: Sequence[str]) -> list[Question]:
-    """Bank questions of the track and difficulty, not asked in this session."""
+    """Bank questions of the track and difficulty (or the chosen ones), not asked in this session."""
+    if config.question_ids:
+        return [bank.get(q) for q in config.question_ids if q not in asked and q in bank.questions]
     return [
         q
         for q in bank.questions.values()
-        if config.question_id in ("", q.id)
-        and (config.track in (None, "", q.track))
+        if (config.track in (None, "", q.track))
         and (config.difficulty in (None, "", q.difficulty))
         and q.id not in asked
     ]
@@ -86,6 +102,8 @@ def pick_question(
     Questions asked in recent sessions are avoided while others remain.
     """
     pool = candidates(bank, config, asked)
+    if config.question_ids:
+        return pool[0] if pool else None
     fresh = [q for q in pool if q.id not in config.exclude] or pool
     if not fresh:
         return None
@@ -106,69 +124,132 @@ def pick_question(
 
 
 def summarise(
-    cards: list[dict[str, Any]], rubric: Rubric, bank: QuestionBank, asked: Sequence[str]
+    cards: list[dict[str, Any]],
+    rubric: Rubric,
+    bank: QuestionBank,
+    asked: Sequence[str],
+    config: InterviewConfig | None = None,
+    seed: str = "",
 ) -> dict[str, Any]:
-    """Session scorecard: per-dimension averages, best and weakest answers, drills to practise.
+    """Session scorecard: per-dimension averages, best and weakest answers, the design-stage map,
+    drills to practise (a SessionSummary, as stored).
 
     Each dimension is averaged over the answers it was scored on; the session's overall is the
     rubric's overall rule applied to those averages (so it lies between the lowest and highest).
     """
-    answered = [c for c in cards if not c.get("skipped")]
+    config = config or InterviewConfig()
+    answered = [CompactCard.model_validate(c) for c in cards if not c.get("skipped")]
     if not answered:
-        return {
-            "answered": 0,
-            "dimensions": {},
-            "overall": None,
-            "best": None,
-            "weakest": None,
-            "drills": [],
-        }
+        return SessionSummary(answered=0).model_dump()
     averages = dimension_averages(answered)
-    overall = round(rubric.overall.session(averages), 2)
-    ranked = sorted(answered, key=lambda c: c["overall"])
+    ranked = sorted(answered, key=lambda c: c.overall)
     weakest_dims = sorted(averages, key=lambda d: averages[d])[:2]
-    track = bank.get(ranked[0]["question_id"]).track
+    track = bank.get(ranked[0].question_id).track
+    stages = session_stages(answered)
+    avoid = [*asked, *config.exclude]
     drills = [
-        {
-            "dimension": dim,
-            "drill": rubric.dimension(dim).drill,
-            "questions": practice_questions(bank, dim, track, asked),
-        }
+        Drill(dimension=dim, name=rubric.dimension(dim).name, drill=rubric.dimension(dim).drill, questions=[])
         for dim in weakest_dims
     ]
-    return {
-        "answered": len(answered),
-        "dimensions": averages,
-        "overall": overall,
-        "best": _brief(ranked[-1]),
-        "weakest": _brief(ranked[0]),
-        "drills": drills,
-    }
+    drills += [
+        Drill(
+            dimension=f"stage:{s.id}",
+            name=s.name,
+            drill=f"Your answers never reached {s.name.lower()}: walk through it explicitly next time.",
+            questions=[],
+        )
+        for s in stages
+        if s.status == "missing"
+    ][:1]
+    picked: list[str] = []
+    for drill in drills:
+        ids = practice_questions(
+            bank, drill.dimension, track, [*avoid, *picked], focus=config.focus, seed=seed
+        )
+        picked += ids
+        drill.questions = ids
+        drill.practice = [PracticeQuestion(id=q, title=title(bank.get(q))) for q in ids]
+    best, weakest = ranked[-1], ranked[0]
+    return SessionSummary(
+        answered=len(answered),
+        dimensions=averages,
+        overall=round(rubric.overall.session(averages), 2),
+        best=_brief(best, bank),
+        weakest=_brief(weakest, bank) if len(answered) > 1 else None,
+        stages=stages,
+        drills=drills,
+    ).model_dump()
 
 
-def dimension_averages(cards: list[dict[str, Any]]) -> dict[str, float]:
+def session_stages(cards: list[CompactCard]) -> list[StageStatus]:
+    """Each design stage at its best over the session's answers, with that answer's quote."""
+    rank = {"missing": 0, "touched": 1, "covered": 2}
+    best: dict[str, StageStatus] = {}
+    for card in cards:
+        for stage in card.stages:
+            if stage.id not in best or rank[stage.status] > rank[best[stage.id].status]:
+                best[stage.id] = stage
+    return list(best.values())
+
+
+def dimension_averages(cards: Sequence[CompactCard]) -> dict[str, float]:
     """Mean score per dimension over the answers it was scored on (rubric order)."""
     averages = {}
     for dim in DIMENSIONS:
-        values = [c["scores"][dim] for c in cards if c["scores"].get(dim) is not None]
+        values = [c.scores[dim] for c in cards if c.scores.get(dim) is not None]
         if values:
             averages[dim] = round(sum(values) / len(values), 2)
     return averages
 
 
-def practice_questions(bank: QuestionBank, dimension: str, track: str, asked: Sequence[str]) -> list[str]:
-    """Two unasked questions that train a dimension: business value through the narrative track."""
+def title(question: Question, limit: int = 80) -> str:
+    """A question's opening words, for naming it to a person (ids are for machines)."""
+    text = " ".join(question.question.split())
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "..."
+
+
+def practice_questions(
+    bank: QuestionBank,
+    dimension: str,
+    track: str,
+    avoid: Sequence[str],
+    focus: str = "",
+    seed: str = "",
+    count: int = 2,
+) -> list[str]:
+    """Questions that train a dimension (business value also through the narrative track) or a
+    design stage; never ones to avoid (asked now or recently); closest to the focus text first,
+    then in an order that varies with the seed (so two sessions do not name the same two)."""
     tracks = ("career_narrative", track) if dimension == "business_value" else (track,)
+    if dimension.startswith("stage:"):
+        tracks = ("ml_system_design",)
+    wanted = _words(focus)
     picked: list[str] = []
-    for wanted in tracks:
-        pool = sorted(q.id for q in bank.questions.values() if q.track == wanted and q.id not in asked)
-        picked += [qid for qid in pool if qid not in picked][: 2 - len(picked)]
+    for wanted_track in tracks:
+        pool = [q for q in bank.questions.values() if q.track == wanted_track and q.id not in avoid]
+        pool = pool or [q for q in bank.questions.values() if q.track == wanted_track]
+        order = random.Random(f"{seed}:{dimension}:{wanted_track}").sample(
+            sorted(pool, key=lambda q: q.id), len(pool)
+        )
+        order.sort(key=lambda q: -len(wanted & _words(q.question)))  # stable: ties keep the seeded order
+        picked += [q.id for q in order if q.id not in picked][: count - len(picked)]
     return picked
 
 
-def _brief(card: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "question_id": card["question_id"],
-        "overall": card["overall"],
-        "quote": card.get("quote", ""),
-    }
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z][a-z0-9-]{3,}", text.lower()) if w not in STOP_WORDS}
+
+
+STOP_WORDS = frozenset(
+    "what which would with that this from your have they them then there their about into when "
+    "where will should could design build system model data using used does make".split()
+)
+
+
+def _brief(card: CompactCard, bank: QuestionBank) -> AnswerBrief:
+    return AnswerBrief(
+        question_id=card.question_id,
+        title=title(bank.get(card.question_id)),
+        overall=card.overall,
+        quote=card.quote,
+    )

@@ -1,52 +1,177 @@
-"""The biggest gap in an answer, and the follow-up that probes it (one plan for both engines)."""
+"""The one follow-up decision per answer, shared by both engines and shown on the scorecard.
+
+decide() looks at the checked scores, the missed talking points, the design stages reached and
+what this session already asked, and returns a NextMove: the follow-up to ask (a gap, a missing
+design stage, or a deeper probe of a strong answer) or moving on, with the reason.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from app.corpus.models import Question
+from app.corpus.models import DesignStage, Probe, Question
+from app.engines.features import HIGH_LEVEL, sentences, specific_words
+from app.scoring.scorecard import NextMove, StageStatus
+from app.scoring.stages import stage_cues
 
-DIMENSION_FOLLOW_UPS = {
-    "business_value": "What would this change for the business, and how would you measure it?",
-    "step_back": "Can you step back and give me the high-level idea in one or two sentences?",
-    "tradeoffs": "What alternative did you consider, and why did you choose against it?",
-    "clarity": "Could you walk me through that again, more briefly and in plain words?",
-    "technical_coverage": "What else would you need to get right for this to work in production?",
+# Wordings per weak dimension; the first is the one a single scored answer gets. In a session a
+# wording is never used twice: the variant is picked per session, skipping used ones.
+DIMENSION_VARIANTS: dict[str, tuple[str, ...]] = {
+    "business_value": (
+        "What would this change for the business, and how would you measure it?",
+        "Who gains if this works, and which number would show it?",
+        "How would you justify building this to a product lead who cares about revenue or retention?",
+    ),
+    "step_back": (
+        "Can you step back and give me the high-level idea in one or two sentences?",
+        "If you had ten seconds to pitch this approach to a product lead, what would you say?",
+        "Before any detail, what is the core idea of your approach?",
+    ),
+    "tradeoffs": (
+        "What alternative did you consider, and why did you choose against it?",
+        "What are you giving up with this choice, and when would the other option win?",
+        "Which decision here would you most want to revisit, and what would push you to change it?",
+    ),
+    "clarity": (
+        "Could you walk me through that again, more briefly and in plain words?",
+        "How would you explain that to a teammate from another team in three steps?",
+        "Can you give me the same answer as a short ordered list of steps?",
+    ),
+    "technical_coverage": (
+        "What else would you need to get right for this to work in production?",
+        "Which part of this would be hardest to build, and how would you approach it?",
+        "What is still missing before you would trust this in front of real users?",
+    ),
 }
+DIMENSION_FOLLOW_UPS = {dim: variants[0] for dim, variants in DIMENSION_VARIANTS.items()}
 # Communication gaps probed before missed talking points, in this order, when scored <= 2.
 PRIORITY_DIMENSIONS = ("business_value", "step_back")
+STRONG_OVERALL = 4
+REFERRING_TARGETS = ("dimension:tradeoffs", "dimension:technical_coverage", "probe:")
+EXCERPT_WORDS = re.compile(r"\S+(?:[ \t]+\S+){0,7}")
 
 
 @dataclass(frozen=True)
-class Gap:
-    """What to probe next: a missed talking point or a weak rubric dimension."""
+class Context:
+    """What the session knows when deciding (defaults: one scored answer on its own)."""
 
-    target: str  # "point:<id>" or "dimension:<id>"
-    follow_up: str
+    probed: frozenset[str] = frozenset()  # targets already followed up on this question
+    said: tuple[str, ...] = ()  # follow-up texts already asked in this session
+    used: int = 0
+    limit: int = 1
+    seed: str = ""
+    refer: bool = False  # refer to the candidate's own words
+    latest: str = ""  # the candidate's latest message
+
+
+@dataclass(frozen=True)
+class Option:
+    target: str
+    texts: tuple[str, ...]
     label: str
+    depth: bool = False
 
 
-def biggest_gap(
+def opening_states_idea(answer: str) -> bool:
+    """The answer's first two sentences already state its idea ("At a high level, ...")."""
+    return bool(HIGH_LEVEL.search(" ".join(sentences(answer)[:2])))
+
+
+def decide(
     question: Question,
     scores: dict[str, int],
-    missed_points: list[str],
+    missed: list[str],
+    *,
+    overall: int,
+    answer: str,
     non_answer: bool = False,
-    probed: frozenset[str] = frozenset(),
-) -> Gap | None:
-    """The next gap worth a follow-up, or None when the answer is strong enough to move on."""
+    stages: list[StageStatus] | None = None,
+    stage_defs: list[DesignStage] | None = None,
+    probes: list[Probe] | None = None,
+    ctx: Context | None = None,
+) -> NextMove:
+    """The follow-up to ask next, or moving on; the same rules for every engine."""
+    ctx = ctx or Context()
+    if ctx.used >= ctx.limit:
+        return NextMove(action="move_on", reason="follow-up budget used")
+    gaps = list(_gaps(question, scores, missed, answer, non_answer, stages or [], stage_defs or []))
+    deeper = [] if non_answer else [Option(f"probe:{p.id}", (p.text,), p.kind, True) for p in probes or []]
+    strong = overall >= STRONG_OVERALL and not non_answer
+    for option in [*deeper, *gaps] if strong else [*gaps, *deeper]:
+        if option.target in ctx.probed:
+            continue
+        text = _wording(option, ctx)
+        if text is None:
+            continue
+        return NextMove(
+            action="follow_up",
+            target=option.target,
+            text=_referring(option.target, text, ctx),
+            label=option.label,
+            depth=option.depth,
+        )
+    return NextMove(action="move_on", reason="nothing left worth probing")
+
+
+def _gaps(
+    question: Question,
+    scores: dict[str, int],
+    missed: list[str],
+    answer: str,
+    non_answer: bool,
+    stages: list[StageStatus],
+    stage_defs: list[DesignStage],
+) -> Iterator[Option]:
     if non_answer:
         for tp in question.talking_points:
-            if f"point:{tp.id}" not in probed:
-                return Gap(f"point:{tp.id}", tp.follow_up, tp.point)
-        return None
+            yield Option(f"point:{tp.id}", (tp.follow_up,), tp.point)
+        return
+    clear_opening = opening_states_idea(answer)
     for dim in PRIORITY_DIMENSIONS:
-        if scores.get(dim, 5) <= 2 and f"dimension:{dim}" not in probed:
-            return Gap(f"dimension:{dim}", DIMENSION_FOLLOW_UPS[dim], dim.replace("_", " "))
-    for point_id in missed_points:
-        point = question.talking_point(point_id)
-        if point and f"point:{point_id}" not in probed:
-            return Gap(f"point:{point_id}", point.follow_up, point.point)
-    weakest = min(scores, key=lambda d: scores[d]) if scores else None
-    if weakest and scores[weakest] <= 3 and f"dimension:{weakest}" not in probed:
-        return Gap(f"dimension:{weakest}", DIMENSION_FOLLOW_UPS[weakest], weakest.replace("_", " "))
+        if scores.get(dim, 5) <= 2 and not (dim == "step_back" and clear_opening):
+            yield Option(f"dimension:{dim}", DIMENSION_VARIANTS[dim], dim.replace("_", " "))
+    # Missed points first, those of a design stage the answer has not reached ahead of the rest;
+    # then the stages still missing; then the weakest dimension.
+    points = [tp for tp in (question.talking_point(p) for p in missed) if tp is not None]
+    by_id = {s.id: s for s in stage_defs}
+    missing = [by_id[s.id] for s in stages if s.status == "missing" and s.id in by_id]
+    steering = [tp for tp in points if any(_mentions(stage, tp.point) for stage in missing)]
+    for tp in [*steering, *(tp for tp in points if tp not in steering)]:
+        yield Option(f"point:{tp.id}", (tp.follow_up,), tp.point)
+    for stage in missing:
+        yield Option(f"stage:{stage.id}", (stage.probe,), stage.name)
+    for dim in sorted(scores, key=lambda d: scores[d]):
+        if scores[dim] <= 3 and not (dim == "step_back" and clear_opening):
+            yield Option(f"dimension:{dim}", DIMENSION_VARIANTS[dim], dim.replace("_", " "))
+
+
+def _mentions(stage: DesignStage, text: str) -> bool:
+    return bool(stage_cues(stage, text))
+
+
+def _wording(option: Option, ctx: Context) -> str | None:
+    """The first wording of the option not yet used this session, starting at a per-session
+    rotation (so two sessions do not open with the same sentence)."""
+    texts = option.texts
+    start = int(hashlib.sha256(f"{ctx.seed}:{option.target}".encode()).hexdigest(), 16) % len(texts)
+    start = start if ctx.seed else 0
+    for i in range(len(texts)):
+        text = texts[(start + i) % len(texts)]
+        if not any(text in said for said in ctx.said):
+            return text
     return None
+
+
+def _referring(target: str, text: str, ctx: Context) -> str:
+    """Prefix a probe with the candidate's own words, quoted exactly, when they said something."""
+    if not ctx.refer or not target.startswith(REFERRING_TARGETS):
+        return text
+    best = max(sentences(ctx.latest), key=lambda s: len(specific_words(s)), default="")
+    if len(specific_words(best)) < 3:
+        return text
+    match = EXCERPT_WORDS.match(best)
+    excerpt = match.group(0).rstrip(".,;:!?") if match else ""
+    return f'You said "{excerpt}". {text}' if excerpt else text

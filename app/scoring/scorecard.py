@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
+
+from app.corpus.models import Question
 
 
 class DimensionResult(BaseModel):
@@ -75,6 +79,59 @@ class StrengthResult(BaseModel):
     evidence: str
 
 
+class StageStatus(BaseModel):
+    """One stage of a design interview: covered, touched or missing, with the answer's words."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    name: str
+    status: Literal["covered", "touched", "missing"]
+    quote: str = ""
+    version: str = ""
+
+
+class NextMove(BaseModel):
+    """The one decision made on an answer: the follow-up asked next, or moving on (and why)."""
+
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["follow_up", "move_on"]
+    target: str = ""  # point:<id>, dimension:<id>, stage:<id> or probe:<id>
+    text: str = ""
+    label: str = ""
+    depth: bool = False  # a deeper probe of a strong answer, not a gap
+    reason: str = ""
+
+
+class Change(BaseModel):
+    """What changed on one dimension between two attempts at a question."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    name: str
+    before: int | None
+    after: int | None
+
+
+class AttemptDiff(BaseModel):
+    """A retried answer against the previous attempt: per dimension and per talking point."""
+
+    model_config = ConfigDict(extra="forbid")
+    previous_overall: int
+    overall: int
+    dimensions: list[Change]
+    now_covered: list[str] = Field(default_factory=list)
+    no_longer_covered: list[str] = Field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"overall {self.previous_overall} -> {self.overall}"]
+        out += [f"{c.name.lower()} {c.before} -> {c.after}" for c in self.dimensions if c.before != c.after]
+        if self.now_covered:
+            out.append("now covered: " + "; ".join(self.now_covered))
+        if self.no_longer_covered:
+            out.append("no longer covered: " + "; ".join(self.no_longer_covered))
+        return out
+
+
 class Scorecard(BaseModel):
     """Scores 1-5 with quoted evidence; says which engine, rubric and prompt produced it."""
 
@@ -108,6 +165,10 @@ class Scorecard(BaseModel):
     flags: list[str] = Field(default_factory=list)
     answer_words: int = 0
     samples: int = 1  # judgements combined (self-consistency)
+    # The interviewer's one decision on this answer; follow_up above is its text ("" on move-on).
+    next: NextMove | None = None
+    stages: list[StageStatus] = Field(default_factory=list)
+    compared: AttemptDiff | None = None
 
     def dimension(self, dim_id: str) -> DimensionResult:
         return next(d for d in self.dimensions if d.id == dim_id)
@@ -161,5 +222,125 @@ def render_text(card: Scorecard) -> str:
         lines += ["", "Covered:"] + [f'  + {c.point.rstrip(".")}: "{c.evidence}"' for c in card.covered]
     if card.missed_points:
         lines += ["", "Missed:"] + [f"  - {m.point}" for m in card.missed_points]
-    lines += ["", f"Try opening with: {card.suggested_opening}", f"Follow-up: {card.follow_up}"]
+    if card.stages:
+        lines += ["", "Design stages:"] + [stage_line(s) for s in card.stages]
+    if card.compared:
+        lines += ["", "Compared with your previous attempt:"] + [f"  {x}" for x in card.compared.lines()]
+    lines += ["", f"Try opening with: {card.suggested_opening}", next_line(card)]
     return "\n".join(lines)
+
+
+STAGE_MARKS = {"covered": "+", "touched": "~", "missing": "-"}
+
+
+def stage_line(stage: StageStatus) -> str:
+    quote = f': "{stage.quote}"' if stage.quote and stage.status != "missing" else ""
+    return f"  {STAGE_MARKS[stage.status]} {stage.name} ({stage.status}){quote}"
+
+
+def next_line(card: Scorecard) -> str:
+    """What the interviewer does next, as the card states it."""
+    if card.next is not None and card.next.action == "move_on":
+        return f"Next: moving on ({card.next.reason})" if card.next.reason else "Next: moving on"
+    return f"Follow-up: {card.follow_up}"
+
+
+class CompactCard(BaseModel):
+    """What an interview keeps of each answered (or skipped) question."""
+
+    model_config = ConfigDict(extra="forbid")
+    question_id: str
+    skipped: bool = False
+    overall: int = 0
+    scores: dict[str, int] = Field(default_factory=dict)
+    missed: list[str] = Field(default_factory=list)
+    covered: list[str] = Field(default_factory=list)
+    stages: list[StageStatus] = Field(default_factory=list)
+    non_answer: str | None = None
+    quote: str = ""
+
+    @classmethod
+    def of(cls, card: Scorecard) -> CompactCard:
+        return cls(
+            question_id=card.question_id,
+            overall=card.overall,
+            scores={d.id: d.score for d in card.dimensions},
+            missed=[m.id for m in card.missed_points],
+            covered=list(card.covered_points),
+            stages=list(card.stages),
+            non_answer=card.non_answer,
+            quote=next((q for d in card.dimensions for q in d.evidence), ""),
+        )
+
+
+class AnswerBrief(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question_id: str
+    title: str = ""
+    overall: int
+    quote: str = ""
+
+
+class PracticeQuestion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    title: str
+
+
+class Drill(BaseModel):
+    """Something to practise: a weak dimension or a design stage the answers never reached."""
+
+    model_config = ConfigDict(extra="forbid")
+    dimension: str  # a dimension id, or stage:<id>
+    name: str = ""
+    drill: str
+    questions: list[str]  # practice question ids
+    practice: list[PracticeQuestion] = Field(default_factory=list)
+
+
+class SessionSummary(BaseModel):
+    """The session scorecard: averages, best and weakest answers, the stage map, drills."""
+
+    model_config = ConfigDict(extra="forbid")
+    answered: int
+    dimensions: dict[str, float] = Field(default_factory=dict)
+    overall: float | None = None
+    best: AnswerBrief | None = None
+    weakest: AnswerBrief | None = None  # None with one answer: it is not both best and weakest
+    stages: list[StageStatus] = Field(default_factory=list)
+    drills: list[Drill] = Field(default_factory=list)
+
+
+class ModelAnswer(BaseModel):
+    """What a strong answer to a finished question looks like (shown once it is finished)."""
+
+    model_config = ConfigDict(extra="forbid")
+    question_id: str
+    question: str
+    summary: str
+    outline: list[str]
+    business_value: str
+    red_flags: list[str]
+
+    def as_text(self) -> str:
+        return "\n".join(
+            [
+                f"Model answer for {self.question_id}: {self.summary}",
+                *[f"  - {step}" for step in self.outline],
+                f"  Business value: {self.business_value}",
+                "  Red flags to avoid:",
+                *[f"  ! {flag}" for flag in self.red_flags],
+            ]
+        )
+
+
+def model_answer(question: Question) -> ModelAnswer:
+    """The bank's strong-answer outline, business value and red flags of a question."""
+    return ModelAnswer(
+        question_id=question.id,
+        question=question.question,
+        summary=question.strong_answer.summary,
+        outline=list(question.strong_answer.outline),
+        business_value=question.strong_answer.business_value,
+        red_flags=list(question.red_flags),
+    )

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.config import PROJECT_ROOT
 from app.corpus.loader import QuestionBank
-from app.corpus.models import Question, Rubric
+from app.corpus.models import InterviewerFile, Question, Rubric
 from app.engines.consistency import low_confidence
 from app.engines.features import specific_words
 from app.engines.types import Assessment, AssessRequest, ModelSeam, RunInfo
 from app.errors import UserInputError
-from app.scoring.gaps import biggest_gap
+from app.scoring.gaps import Context, decide
 from app.scoring.honesty import cap_unevidenced, enforce, screen_answer
 from app.scoring.open_question import build_open_question
 from app.scoring.scorecard import (
@@ -23,6 +24,7 @@ from app.scoring.scorecard import (
     Scorecard,
     StrengthResult,
 )
+from app.scoring.stages import depth_probes, load_interviewer, stage_map
 from app.scoring.topic import answer_fits, seems_to_answer
 from app.store.vectors import CorpusStore
 
@@ -79,15 +81,6 @@ def check_text(label: str, text: object, limit: int, allow_empty: bool = False) 
     return text
 
 
-def plan_follow_up(question: Question, assessment: Assessment, missed: list[str]) -> str:
-    """The follow-up on the biggest gap; a closing probe when there is none."""
-    scores = {d.id: d.score for d in assessment.dimensions}
-    gap = biggest_gap(question, scores, missed, non_answer=bool(assessment.non_answer))
-    if gap is None:
-        return "Good. What would you monitor after launch, and what would make you roll it back?"
-    return gap.follow_up
-
-
 class Scorer:
     """Question + answer -> Scorecard, with any engine behind the seam."""
 
@@ -97,12 +90,14 @@ class Scorer:
         bank: QuestionBank,
         rubric: Rubric,
         store: CorpusStore | None = None,
+        interviewer: InterviewerFile | None = None,
         samples: int = 1,
     ) -> None:
         self.engine = engine
         self.bank = bank
         self.rubric = rubric
         self.store = store
+        self.interviewer = interviewer or load_interviewer(PROJECT_ROOT / "corpus")
         self.samples = samples  # judgements per answer unless a call says otherwise
 
     def resolve(
@@ -154,9 +149,11 @@ class Scorer:
         question_id: str | None = None,
         question_text: str | None = None,
         reference: str | None = None,
+        context: Context | None = None,
         samples: int | None = None,
     ) -> Scorecard:
-        """samples > 1 asks an LLM judge that many times and combines the judgements (the offline
+        """The checked scorecard; context (an interview's state) shapes the follow-up decision.
+        samples > 1 asks an LLM judge that many times and combines the judgements (the offline
         engine is deterministic and judges once)."""
         answer = check_text("answer", answer, MAX_ANSWER_CHARS, allow_empty=True)
         if reference is not None:
@@ -165,7 +162,7 @@ class Scorer:
         judgements = samples or self.samples
         request = AssessRequest(resolved.question, answer, self.rubric, reference or None, judgements)
         assessed = self.engine.assess(request)
-        return self.build(resolved, answer, assessed.assessment, assessed.run, reference)
+        return self.build(resolved, answer, assessed.assessment, assessed.run, reference, context)
 
     def build(
         self,
@@ -174,6 +171,7 @@ class Scorer:
         assessment: Assessment,
         run: RunInfo,
         reference: str | None = None,
+        context: Context | None = None,
     ) -> Scorecard:
         """Checks the engine's output and applies the rubric's rules, whatever the engine.
 
@@ -205,6 +203,20 @@ class Scorer:
         overall = 1 if assessment.non_answer else self.rubric.overall.band(scores)
         if off_topic:
             overall = min(overall, OFF_TOPIC_MAX)
+        stage_defs = list(self.interviewer.stages.get(question.track, []))  # type: ignore[call-overload]
+        stages = stage_map(stage_defs, answer, self.interviewer.version) if stage_defs else []
+        move = decide(
+            question,
+            scores,
+            missed,
+            overall=overall,
+            answer=answer,
+            non_answer=bool(assessment.non_answer),
+            stages=stages,
+            stage_defs=stage_defs,
+            probes=depth_probes(self.interviewer, question.track, list(question.probes)),
+            ctx=context,
+        )
         return Scorecard(
             question_id=question.id,
             question=question.question,
@@ -233,7 +245,9 @@ class Scorer:
             off_topic=off_topic,
             strengths=strengths,
             suggested_opening=assessment.suggested_opening or question.strong_answer.summary,
-            follow_up=plan_follow_up(question, assessment, missed),
+            follow_up=move.text,
+            next=move,
+            stages=stages,
             engine=run.engine,
             model=run.model,
             fallback_reason=run.fallback_reason,

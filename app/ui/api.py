@@ -122,14 +122,31 @@ def register_api(services: Services) -> None:
             sid = session_arg(session_id)
             return services.interviews().answer(sid, text_arg("text", text, MAX_TEXT, required=True))
 
-        step = _call(run)
+        return _step_reply(_call(run))
+
+    def _step_reply(step: Any) -> dict[str, Any]:
         return {
             "session_id": step.session_id,
             "messages": [m["text"] for m in step.messages],
             "scorecard": step.card,
             "summary": step.summary,
             "done": step.done,
+            "model_answers": [a.model_dump() for a in handlers.model_answers(services, step.messages)],
         }
+
+    def retry(session_id: str) -> dict[str, Any]:
+        """Re-ask the last question as a new attempt; its scorecard says what changed."""
+        return _step_reply(_call(lambda: services.interviews().answer(session_arg(session_id), "retry")))
+
+    def practice(question_id: str, follow_ups: int = 2) -> dict[str, Any]:
+        """Start a one-question practice interview on a bank question (a drill)."""
+
+        def run() -> handlers.InterviewView:
+            qid = text_arg("question_id", question_id, MAX_ID, required=True).strip()
+            return handlers.start_practice(services, qid, whole_arg("follow_ups", follow_ups, 0, 5))
+
+        view = _call(run)
+        return {"session_id": view.session_id, "messages": view.texts}
 
     def feedback(
         question_id: str = "", question: str = "", text: str = "", reference: str = ""
@@ -169,3 +186,5 @@ def register_api(services: Services) -> None:
     gr.api(answer, api_name="answer")
     gr.api(feedback, api_name="feedback")
     gr.api(search, api_name="search")
+    gr.api(retry, api_name="retry")
+    gr.api(practice, api_name="practice")

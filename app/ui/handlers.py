@@ -11,14 +11,15 @@ from typing import Any
 
 from app.errors import UserInputError
 from app.interview.plan import InterviewConfig, practice_questions
+from app.scoring.scorecard import ModelAnswer, Scorecard, SessionSummary, model_answer
 from app.services import Services
 from app.sessions.service import Step
 from app.ui.labels import ANY
 from app.ui.labels import chosen as _opt
 from app.ui.practice_log import FEEDBACK_MODE, is_feedback
-from app.ui.views import code, esc
+from app.ui.views import code, esc, model_answer_message
 
-Chat = list[dict[str, str]]
+Chat = list[dict[str, Any]]
 
 
 def chat_message(role: str, text: str) -> dict[str, str]:
@@ -44,8 +45,8 @@ class InterviewView:
 def engine_badge(services: Services, step_messages: list[dict[str, Any]], card: dict[str, Any] | None) -> str:
     """Which engine ran this step, with a notice when a fallback happened."""
     labels = [m.get("engine") or "" for m in step_messages]
-    if card and card.get("fallback_reason"):
-        labels.append(f"offline (fallback: {card['fallback_reason']})")
+    if card and Scorecard.model_validate(card).fallback_reason:
+        labels.append(Scorecard.model_validate(card).engine_label)
     fallbacks = [label for label in labels if "fallback" in label]
     if fallbacks:
         return f"**Engine:** ⚠️ {esc(fallbacks[0])}: the LLM endpoint failed, the offline engine answered."
@@ -69,12 +70,52 @@ def start_interview(
         questions=int(questions),
         follow_ups=int(follow_ups),
         focus=focus or "",
-        question_id=question_id,
+        question_ids=(question_id,) if question_id else (),
     )
-    step = services.interviews().start(config)
+    return _started(services, services.interviews().start(config))
+
+
+def _started(services: Services, step: Step) -> InterviewView:
     chat = [chat_message("interviewer", m["text"]) for m in step.messages]
     texts = [m["text"] for m in step.messages]
     return InterviewView(step.session_id, chat, engine_badge(services, step.messages, None), texts=texts)
+
+
+def reply_chat(services: Services, messages: list[dict[str, Any]]) -> Chat:
+    """The interviewer's messages as chat bubbles; a question just finished first gets its model
+    answer, collapsed."""
+    chat: Chat = []
+    for answer in model_answers(services, messages):
+        chat.append(model_answer_message(answer))
+    return chat + [chat_message("interviewer", m["text"]) for m in messages]
+
+
+def model_answers(services: Services, messages: list[dict[str, Any]]) -> list[ModelAnswer]:
+    """The model answers of the questions these messages finished (moved on, skipped or ended)."""
+    finished = [m["finished"] for m in messages if m.get("finished") in services.bank.questions]
+    return [model_answer(services.bank.get(qid)) for qid in finished]
+
+
+def retry_last(services: Services, session_id: str, chat: Chat | None) -> InterviewView:
+    """The retry button: re-ask the last question as a new attempt, compared with the previous."""
+    return send_answer(services, session_id, "retry", chat)
+
+
+def start_practice(services: Services, question_id: str, follow_ups: float = 2) -> InterviewView:
+    """A drill button: a one-question practice interview on that question."""
+    question_id = (question_id or "").strip()
+    if not question_id:
+        raise UserInputError("Pick a practice question first.")
+    config = InterviewConfig(questions=1, follow_ups=int(follow_ups), question_ids=(question_id,))
+    return _started(services, services.interviews().start(config))
+
+
+def drill_buttons(summary: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """(button label, question id) for each practice question the summary's drills name."""
+    if not summary:
+        return []
+    typed = SessionSummary.model_validate(summary)
+    return [(f"Practise: {p.title}", p.id) for drill in typed.drills for p in drill.practice]
 
 
 def send_answer(services: Services, session_id: str, text: str, chat: Chat | None) -> InterviewView:
@@ -97,7 +138,7 @@ def send_answer_stream(
             yield InterviewView(session_id, [*base, chat_message("interviewer", partial)], badge, answer=text)
             continue
         step: Step = item
-        final = base + [chat_message("interviewer", m["text"]) for m in step.messages]
+        final = base + reply_chat(services, step.messages)
         yield InterviewView(
             session_id,
             final,

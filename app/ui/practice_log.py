@@ -6,6 +6,7 @@ from typing import Any
 
 from app.interview.graph import compact_card
 from app.interview.plan import dimension_averages, summarise
+from app.scoring.scorecard import CompactCard
 from app.services import Services
 
 FEEDBACK_MODE = "feedback"
@@ -33,7 +34,7 @@ def record_feedback(services: Services, card: dict[str, Any], answer: str) -> st
         summary = summarise([compact], services.rubric, services.bank, [question_id])
         summary["overall"] = card["overall"]  # the number the candidate saw on the scorecard
     else:  # an open question: scores only, no drills tied to a bank track
-        averages = dimension_averages([compact])
+        averages = dimension_averages([CompactCard.model_validate(compact)])
         brief = {k: compact[k] for k in ("question_id", "overall", "quote")}
         summary = {
             "answered": 1,

@@ -1,0 +1,62 @@
+"""The design-stage map: which stages of an ML design interview an answer covered, with quotes."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import ValidationError
+
+from app.corpus.loader import _explain, read_yaml
+from app.corpus.models import DesignStage, InterviewerFile, Probe
+from app.engines.features import sentences
+from app.scoring.scorecard import StageStatus
+
+INTERVIEWER_FILE = Path("interviewer") / "interviewer.yaml"
+QUOTE_MAX_CHARS = 200
+EMPTY = InterviewerFile.model_construct(version="interviewer.v0", stages={}, depth_probes={})
+
+
+@lru_cache(maxsize=8)
+def load_interviewer(corpus_dir: Path) -> InterviewerFile:
+    """The interviewer's corpus data (stages, depth probes); empty when the corpus has none."""
+    path = corpus_dir / INTERVIEWER_FILE
+    if not path.exists():
+        return EMPTY
+    data = read_yaml(path)
+    try:
+        return InterviewerFile.model_validate(data)
+    except ValidationError as err:
+        raise _explain(path, data, err) from None
+
+
+@lru_cache(maxsize=256)
+def _cue_pattern(cue: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![a-z0-9])" + re.escape(cue), re.IGNORECASE)
+
+
+def stage_cues(stage: DesignStage, text: str) -> list[str]:
+    """The stage's cues that the text uses."""
+    return [cue for cue in stage.cues if _cue_pattern(cue).search(text)]
+
+
+def stage_map(stages: list[DesignStage], answer: str, version: str) -> list[StageStatus]:
+    """Each stage covered (two or more of its cues), touched (one) or missing, quoting the
+    first sentence of the answer that reached it (verbatim)."""
+    spans = sentences(answer)
+    result = []
+    for stage in stages:
+        used = stage_cues(stage, answer)
+        status: Literal["covered", "touched", "missing"] = (
+            "covered" if len(used) >= 2 else "touched" if used else "missing"
+        )
+        quote = next((s for s in spans if stage_cues(stage, s)), "")[:QUOTE_MAX_CHARS].strip()
+        result.append(StageStatus(id=stage.id, name=stage.name, status=status, quote=quote, version=version))
+    return result
+
+
+def depth_probes(data: InterviewerFile, track: str, own: list[Probe]) -> list[Probe]:
+    """A question's own depth probes first, then its track's."""
+    return [*own, *data.depth_probes.get(track, [])]  # type: ignore[call-overload]
