@@ -182,7 +182,7 @@ def test_migrations_are_numbered_and_idempotent(tmp_path: Path) -> None:
 
 def llm_reply(body: dict) -> str:
     system = body["messages"][0]["content"]
-    if "strict, fair interviewer" in system:
+    if "Grade one answer" in system:
         quote = "sort the posts in the feed by the predicted score"
         dims = [
             {"id": d, "score": s, "evidence": [quote], "tip": "t"}
@@ -203,7 +203,7 @@ def llm_reply(body: dict) -> str:
                 "overall": 2,
             }
         )
-    if "Ask ONE short follow-up" in system:
+    if "planned follow-up" in system:
         return "LLM: and what would that change for the business?"
     return "LLM: " + body["messages"][-1]["content"].split(": ", 1)[-1]
 
@@ -237,7 +237,7 @@ def test_interview_with_the_llm_engine_over_http(
     assert step.card and step.card["engine"] == "llm"
     assert step.messages[0]["kind"] == "follow_up"
     assert step.messages[0]["text"] == "LLM: and what would that change for the business?"
-    judged = [r for r in server.requests if "strict, fair interviewer" in r.body["messages"][0]["content"]]
+    judged = [r for r in server.requests if "Grade one answer" in r.body["messages"][0]["content"]]
     assert WEAK_ON_TOPIC in judged[0].body["messages"][-1]["content"]
     hidden = corpus_services.bank.get("msd-news-feed-ranking").strong_answer.summary
     assert all(hidden not in t.text for t in interviews.db.turns(sid) if t.role == "interviewer")
@@ -332,7 +332,7 @@ def test_llm_words_stream_through_the_interview(llm_interviews: tuple[FakeOpenAI
     server, interviews = llm_interviews
     sid = feed_interview(interviews)
     server.enqueue(
-        Action("reply", content=llm_reply({"messages": [{"content": "strict, fair interviewer"}]}))
+        Action("reply", content=llm_reply({"messages": [{"content": "Grade one answer"}]}))
     )
     server.enqueue(Action("stream", chunks=["And what ", "would that ", "change for the business?"]))
     items = list(interviews.answer_stream(sid, WEAK_ON_TOPIC))

@@ -108,7 +108,7 @@ def test_practice_asks_exactly_the_chosen_question(services: Services) -> None:
     view = handlers.start_interview(services, "any", "any", 1, 2, question_id=question.id)
     assert "Question 1 of 1" in view.texts[0] and question.question in view.texts[0]
     config = services.session_db.session(view.session_id).config
-    assert config["question_id"] == question.id
+    assert config["question_ids"] == [question.id]
 
 
 def test_a_resumed_chat_keeps_its_score_lines(services: Services) -> None:
