@@ -12,6 +12,7 @@ from typing import Any
 from app.errors import UserInputError
 from app.interview.plan import InterviewConfig, practice_questions
 from app.services import Services
+from app.sessions import transcripts
 from app.sessions.service import Step
 from app.ui.views import code, esc
 
@@ -63,6 +64,7 @@ def start_interview(
     questions: float,
     follow_ups: float,
     focus: str = "",
+    owner: str | None = None,
 ) -> InterviewView:
     config = InterviewConfig(
         track=_opt(track),
@@ -71,19 +73,21 @@ def start_interview(
         follow_ups=int(follow_ups),
         focus=focus or "",
     )
-    step = services.interviews().start(config)
+    step = services.interviews().start(config, owner)
     chat = [chat_message("interviewer", m["text"]) for m in step.messages]
     texts = [m["text"] for m in step.messages]
     return InterviewView(step.session_id, chat, engine_badge(services, step.messages, None), texts=texts)
 
 
-def send_answer(services: Services, session_id: str, text: str, chat: Chat | None) -> InterviewView:
+def send_answer(
+    services: Services, session_id: str, text: str, chat: Chat | None, owner: str | None = None
+) -> InterviewView:
     """The candidate's message in, the interviewer's reply out; the chat keeps both."""
-    return list(send_answer_stream(services, session_id, text, chat))[-1]
+    return list(send_answer_stream(services, session_id, text, chat, owner))[-1]
 
 
 def send_answer_stream(
-    services: Services, session_id: str, text: str, chat: Chat | None
+    services: Services, session_id: str, text: str, chat: Chat | None, owner: str | None = None
 ) -> Iterator[InterviewView]:
     """As send_answer, with partial views while the LLM engine streams its words."""
     if not session_id:
@@ -91,7 +95,7 @@ def send_answer_stream(
     base = [*(chat or []), chat_message("candidate", text)]
     badge = engine_badge(services, [], None)
     partial = ""
-    for item in services.interviews().answer_stream(session_id, text):
+    for item in services.interviews().answer_stream(session_id, text, owner=owner):
         if isinstance(item, str):
             partial += item
             yield InterviewView(session_id, [*base, chat_message("interviewer", partial)], badge, answer=text)
@@ -109,29 +113,41 @@ def send_answer_stream(
         )
 
 
-def resume_interview(services: Services, session_id: str) -> InterviewView:
-    """An unfinished session back in the chat, where it stopped."""
+def resume_interview(services: Services, session_id: str, owner: str | None = None) -> InterviewView:
+    """An unfinished session back in the chat, where it stopped.
+
+    Read from the sessions database alone; the interview graph is built only when a crash left
+    the candidate's last message without its reply (the interviewer must answer it now).
+    """
     session_id = (session_id or "").strip()
     if not session_id:
         raise UserInputError("Pick a session to resume.")
-    interviews = services.interviews()
-    step = interviews.resume(session_id)
-    chat = [chat_message(t.role, t.text) for t in interviews.db.turns(session_id)]
+    found = transcripts.load(services.session_db, session_id, owner)
+    if found.pending:
+        services.interviews().resume(session_id, owner)
+        found = transcripts.load(services.session_db, session_id, owner)
+    chat = [chat_message(t.role, t.text) for t in found.turns]
     return InterviewView(
-        session_id, chat, engine_badge(services, [], None), summary=step.summary, done=step.done
+        session_id,
+        chat,
+        engine_badge(services, [], None),
+        summary=found.session.summary,
+        done=found.session.status == "finished",
+        texts=[t.text for t in found.turns],
     )
 
 
-def transcript_files(services: Services, session_id: str) -> tuple[str, str]:
+def transcript_files(services: Services, session_id: str, owner: str | None = None) -> tuple[str, str]:
     """Markdown and JSON transcripts written to a temporary folder for download."""
     if not session_id:
         raise UserInputError("Start an interview first.")
-    interviews = services.interviews()
+    db = services.session_db
+    markdown = transcripts.export(db, session_id, "md", owner)  # another user's id: not found
     folder = Path(tempfile.mkdtemp(prefix="coach-transcript-"))
     md = folder / f"interview-{session_id}.md"
     js = folder / f"interview-{session_id}.json"
-    md.write_text(interviews.export(session_id, "md"), encoding="utf-8")
-    js.write_text(interviews.export(session_id, "json"), encoding="utf-8")
+    md.write_text(markdown, encoding="utf-8")
+    js.write_text(transcripts.export(db, session_id, "json", owner), encoding="utf-8")
     return str(md), str(js)
 
 
@@ -162,9 +178,9 @@ def feedback(
 
 
 # -- progress ---------------------------------------------------------------------------------
-def progress(services: Services) -> dict[str, Any]:
-    """Past sessions, the per-dimension trend, weakest dimensions and drills, unfinished sessions."""
-    rows = services.session_db.sessions(limit=200)
+def progress(services: Services, owner: str | None = None) -> dict[str, Any]:
+    """The owner's past sessions, per-dimension trend, weakest dimensions and drills, unfinished sessions."""
+    rows = services.session_db.sessions(limit=200, owner=owner)
     table = []
     trend = []
     for row in reversed(rows):
@@ -188,7 +204,7 @@ def progress(services: Services) -> dict[str, Any]:
         averages.setdefault(point["dimension"], []).append(point["score"])
     weakest = sorted(averages, key=lambda d: sum(averages[d]) / len(averages[d]))[:2]
     track = next((row.track for row in rows if row.track), "ml_system_design")
-    asked = services.session_db.recent_question_ids(limit_sessions=20)
+    asked = services.session_db.recent_question_ids(limit_sessions=20, owner=owner)
     drills = [
         (dim, services.rubric.dimension(dim).drill, practice_questions(services.bank, dim, track, asked))
         for dim in weakest
