@@ -20,7 +20,6 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 from live_server import free_port
@@ -116,35 +115,41 @@ def pg_url() -> Iterator[str]:
 
 
 @contextmanager
-def app_server(
-    args: list[str], env: dict[str, str], log: Path, timeout: float = 180
-) -> Iterator[tuple[str, Any]]:
-    """A web app process (`coach serve ...` or the accounts launcher) on a free loopback port;
-    yields its URL and the process (tests kill it)."""
-    port = free_port()
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [*args, str(port)],  # the port comes last: `coach serve --port`, or the launcher's argument
-            env={**env, "GRADIO_ANALYTICS_ENABLED": "False"},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                if proc.poll() is not None:
-                    raise RuntimeError(log.read_text())
-                with socket.socket() as sock:
-                    if sock.connect_ex(("127.0.0.1", port)) == 0:
-                        break
+def app_servers(
+    commands: list[tuple[list[str], dict[str, str], Path]], timeout: float = 240
+) -> Iterator[list[tuple[str, subprocess.Popen[bytes]]]]:
+    """Web app processes (`coach serve --port`, or the accounts launcher: the port comes last),
+    all started at once, each on a free loopback port; yields (URL, process) for each."""
+    procs: list[tuple[int, subprocess.Popen[bytes], Path]] = []
+    try:
+        for args, env, log in commands:
+            port = free_port()
+            with open(log, "w") as out:
+                proc = subprocess.Popen(
+                    [*args, str(port)],
+                    env={**env, "GRADIO_ANALYTICS_ENABLED": "False"},
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            procs.append((port, proc, log))
+        deadline = time.monotonic() + timeout
+        for port, proc, log in procs:
+            while not _listening(port):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the server did not start: {log.read_text()[-2000:]}")
                 time.sleep(0.3)
-            else:
-                raise RuntimeError(f"the server did not start: {log.read_text()[-2000:]}")
-            yield f"http://127.0.0.1:{port}/", proc
-        finally:
+        yield [(f"http://127.0.0.1:{port}/", proc) for port, proc, _ in procs]
+    finally:
+        for _, proc, _ in procs:
             if proc.poll() is None:
                 proc.terminate()
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+        for _, proc, _ in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0

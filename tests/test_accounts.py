@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from gradio_client import Client
-from pg_server import app_server
+from pg_server import app_servers
 from test_interview import WEAK_ON_TOPIC
 
 from app.cli import main
@@ -103,7 +103,7 @@ def two_user_server(tmp_path_factory: pytest.TempPathFactory, shared_data_dir: P
         accounts.add(name, password)
     env = {**os.environ, "COACH_DATA_DIR": str(data)}
     launcher = [sys.executable, str(Path(__file__).parent / "accounts_server.py")]
-    with app_server(launcher, env, data / "server.log") as (url, _):
+    with app_servers([(launcher, env, data / "server.log")]) as [(url, _)]:
         yield url
 
 
