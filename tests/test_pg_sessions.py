@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from live_server import free_port
 from pg_server import pg_url  # noqa: F401 - the fixture
 from test_interview import WEAK_ON_TOPIC, feed_interview, make_services
 from test_scoring import STRONG
 
-from app.errors import ConflictError, NotFoundError
+from app.config import load_settings
+from app.errors import CoachError, ConflictError, NotFoundError, UserInputError
 from app.interview.plan import InterviewConfig
 from app.services import Services
 from app.sessions import transcripts
@@ -268,3 +270,15 @@ def test_two_replicas_starting_together_migrate_once(pg_url: str) -> None:  # no
 
 def test_migrations_have_unique_names() -> None:
     assert len(set(NAMES)) == len(NAMES) and all(isinstance(m, Migration) for m in MIGRATIONS)
+
+
+def test_a_bad_or_unreachable_database_url_is_one_clear_line() -> None:
+    with pytest.raises(UserInputError, match="COACH_DATABASE_URL must look like postgresql://"):
+        load_settings({"COACH_DATABASE_URL": "mysql://coach@db/coach"})
+    url = f"postgresql://coach:hunter2@127.0.0.1:{free_port()}/coach"
+    assert "hunter2" not in str(load_settings({"COACH_DATABASE_URL": url}).describe())
+    with pytest.raises(CoachError) as err:
+        PostgresSessionDB(url)
+    message = str(err.value)
+    assert message.startswith("cannot use the sessions database postgresql://coach@127.0.0.1:")
+    assert "Connection refused" in message and "hunter2" not in message and "\n" not in message
