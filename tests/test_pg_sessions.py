@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -282,3 +283,28 @@ def test_a_bad_or_unreachable_database_url_is_one_clear_line() -> None:
     message = str(err.value)
     assert message.startswith("cannot use the sessions database postgresql://coach@127.0.0.1:")
     assert "Connection refused" in message and "hunter2" not in message and "\n" not in message
+
+
+def test_more_steps_at_once_than_connections_do_not_starve(pg_url: str) -> None:  # noqa: F811
+    """Steps holding their session's lock still get connections for their own writes."""
+    db = PostgresSessionDB(pg_url)
+    sids = [db.create_session({"questions": 1, "follow_ups": 0}, "offline") for _ in range(40)]
+    failures: list[BaseException] = []
+
+    def step(sid: str) -> None:
+        try:
+            with db.locks.hold(sid, wait=60):
+                db.add_turn(sid, "candidate", "answer", "an answer")
+                time.sleep(0.05)
+                db.record_reply(sid, 1, None, [{"kind": "question", "text": "next"}], None)
+        except BaseException as err:  # noqa: BLE001 - reported below
+            failures.append(err)
+
+    began = time.monotonic()
+    threads = [threading.Thread(target=step, args=(sid,)) for sid in sids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    db.close()
+    assert failures == [] and time.monotonic() - began < 25

@@ -20,7 +20,10 @@ from app.sessions.db import LOCK_WAIT_SECONDS, SessionStore, _busy
 from app.sessions.migrations import Run, migrate
 
 MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(7170601)"  # one starter at a time migrates
-POOL_SIZE = 20
+# Connections per replica: reads and writes, step locks (one per step in progress; Gradio runs 8
+# at a time), and LangGraph's checkpoints. The locks have a pool of their own, so steps holding
+# them can never take every connection their own writes need.
+POOL_SIZE, LOCK_POOL_SIZE, CHECKPOINT_POOL_SIZE = 10, 16, 10
 
 
 def shown_url(url: str) -> str:
@@ -85,10 +88,24 @@ class AdvisoryLocks:
         self.pool = pool
 
     @contextmanager
+    def _connection(self, session_id: str, wait: float) -> Iterator[Any]:
+        """A connection for one lock; when every one is taken for longer than wait, "busy"."""
+        from psycopg_pool import PoolTimeout
+
+        try:
+            conn = self.pool.getconn(timeout=wait)
+        except PoolTimeout:
+            raise ConflictError(_busy(session_id)) from None
+        try:
+            yield conn
+        finally:
+            self.pool.putconn(conn)
+
+    @contextmanager
     def hold(self, session_id: str, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
         deadline = time.monotonic() + wait
         key = lock_key(session_id)
-        with reachable(self.pool.conninfo), self.pool.connection() as conn:
+        with reachable(self.pool.conninfo), self._connection(session_id, wait) as conn:
             while not conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (key,)).fetchone()["ok"]:
                 if time.monotonic() > deadline:
                     raise ConflictError(_busy(session_id))
@@ -114,7 +131,7 @@ class PostgresSessionDB(SessionStore):
     def __init__(self, url: str, *, migrate_now: bool = True) -> None:
         self.url = url
         self.pool = connection_pool(url)
-        self.locks = AdvisoryLocks(self.pool)
+        self.locks = AdvisoryLocks(connection_pool(url, max_size=LOCK_POOL_SIZE))
         if migrate_now:
             self.migrate()
 
@@ -122,6 +139,7 @@ class PostgresSessionDB(SessionStore):
         return migrate(self.transaction, self.types, serialise=MIGRATION_LOCK, upto=upto)
 
     def close(self) -> None:
+        self.locks.pool.close()
         self.pool.close()
 
     @staticmethod
@@ -147,7 +165,7 @@ def checkpointer(url: str) -> Any:
     starting together take turns)."""
     from langgraph.checkpoint.postgres import PostgresSaver
 
-    pool = connection_pool(url, prepare_threshold=0)
+    pool = connection_pool(url, max_size=CHECKPOINT_POOL_SIZE, prepare_threshold=0)
     saver = PostgresSaver(pool)
     with pool.connection() as conn:
         conn.execute("SELECT pg_advisory_lock(7170602)")
