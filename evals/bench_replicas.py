@@ -129,12 +129,8 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="coach-bench-replicas-") as tmp:
         root = Path(tmp)
-        rows = [
-            run("postgresql", new_database(), 2, users, root),
-            run("sqlite", None, 1, users, root),
-        ]
-    for row in rows:
-        print(json.dumps(row))
+        for name, url, replicas in (("postgresql", new_database(), 2), ("sqlite", None, 1)):
+            print(json.dumps(run(name, url, replicas, users, root)), flush=True)
     return 0
 
 
