@@ -308,3 +308,17 @@ def test_more_steps_at_once_than_connections_do_not_starve(pg_url: str) -> None:
         t.join(timeout=120)
     db.close()
     assert failures == [] and time.monotonic() - began < 25
+
+
+def test_replicas_setting_up_checkpoints_together_do_not_deadlock(pg_url: str) -> None:  # noqa: F811
+    from app.sessions.postgres import checkpointer
+
+    savers: list[object] = []
+    threads = [
+        threading.Thread(target=lambda: savers.append(checkpointer(pg_url)), daemon=True) for _ in range(3)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(savers) == 3

@@ -168,7 +168,10 @@ def checkpointer(url: str) -> Any:
     pool = connection_pool(url, max_size=CHECKPOINT_POOL_SIZE, prepare_threshold=0)
     saver = PostgresSaver(pool)
     with pool.connection() as conn:
-        conn.execute("SELECT pg_advisory_lock(7170602)")
+        # Polled, not waited for: a waiting statement keeps a snapshot open, and the setup's
+        # CREATE INDEX CONCURRENTLY in the replica holding the lock would wait for it forever.
+        while not conn.execute("SELECT pg_try_advisory_lock(7170602) AS ok").fetchone()["ok"]:
+            time.sleep(0.1)
         try:
             saver.setup()
         finally:
