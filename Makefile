@@ -12,7 +12,7 @@ export ANONYMIZED_TELEMETRY := False
 LLM_STAMP := $(VENV)/.llm-local-stamp
 LLM_PORT ?= 8080
 
-.PHONY: browser install run ingest test test-all lint format bench calibrate fit clean \
+.PHONY: browser install run ingest test test-all lint format bench bench-replicas calibrate fit clean \
 	llm-local llm-local-install llm-local-for-tests test-llm-local
 
 # Reinstall only when pyproject.toml changed since the last install.
@@ -82,6 +82,10 @@ format: install
 
 bench: install
 	$(BIN)/python -m evals.bench
+
+# 100 concurrent users over two replicas on a real PostgreSQL, and one replica on SQLite (issue 18)
+bench-replicas: install
+	$(BIN)/python -m evals.bench_replicas 100
 
 # Calibration of the offline scorer against human labels -> docs/EVALS.md
 calibrate: install

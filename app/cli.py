@@ -193,6 +193,62 @@ def serve_auth(host: str, insecure: bool) -> tuple[str, str] | None:
     return None
 
 
+def read_new_password(from_stdin: bool) -> str:
+    """A new password: one line of standard input (--password-stdin), or typed twice at a prompt."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise UserInputError(
+            "give the password on standard input with --password-stdin, or run in a terminal"
+        )
+    import getpass
+
+    first = getpass.getpass("New password: ")
+    if getpass.getpass("Repeat it: ") != first:
+        raise UserInputError("the two passwords differ; nothing was changed")
+    return first
+
+
+def cmd_users(args: argparse.Namespace, services: Services) -> int:
+    """Accounts for `coach serve`: with any user, the app asks for a login and keeps each
+    user's sessions apart; without users it serves one person, without a login."""
+    from app.sessions.accounts import Accounts
+
+    accounts = Accounts(services.session_db)
+    command = args.users_command
+    if command == "list":
+        names = accounts.names()
+        if not names:
+            print("no users: `coach serve` runs for one person, without a login (`coach users add NAME`)")
+        for name in names:
+            print(name)
+    elif command == "remove":
+        accounts.remove(args.name)
+        print(f"removed user {args.name}; their saved sessions are kept")
+    elif command == "add":
+        accounts.add(args.name, read_new_password(args.password_stdin))
+        print(f"added user {args.name}")
+    else:
+        accounts.passwd(args.name, read_new_password(args.password_stdin))
+        print(f"changed the password of {args.name}")
+    return 0
+
+
+def login_check(services: Services, host: str, insecure: bool) -> Callable[[str, str], bool] | None:
+    """The login `coach serve` asks for: the users of the sessions database when there are any
+    (each then sees only their own sessions), else COACH_AUTH's single user, else none."""
+    from app.sessions.accounts import Accounts
+    from app.ui.login import LoginThrottle
+
+    accounts = Accounts(services.session_db)
+    if accounts.any():
+        if os.environ.get("COACH_AUTH", "").strip():
+            raise UserInputError("set either COACH_AUTH or users (`coach users list`), not both")
+        return LoginThrottle(accounts.verify)
+    auth = serve_auth(host, insecure)
+    return LoginThrottle({auth[0]: auth[1]}) if auth else None
+
+
 def cmd_serve(args: argparse.Namespace, services: Services) -> int:
     """Serve the Gradio app (never with a public share link)."""
     auth = serve_auth(args.host, args.insecure_no_auth)
@@ -482,6 +538,18 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", choices=["md", "json"], default="md")
     exp.add_argument("--out", help="file to write (default: print)")
     p.set_defaults(handler=cmd_sessions)
+
+    p = sub.add_parser("users", help="accounts for `coach serve` (a login, sessions kept apart)")
+    usub = p.add_subparsers(dest="users_command", required=True)
+    usub.add_parser("list", help="user names")
+    for name, text in (("add", "add a user"), ("passwd", "change a user's password")):
+        cmd = usub.add_parser(name, help=text)
+        cmd.add_argument("name")
+        cmd.add_argument(
+            "--password-stdin", action="store_true", help="read the password from standard input"
+        )
+    usub.add_parser("remove", help="remove a user's login (their sessions are kept)").add_argument("name")
+    p.set_defaults(handler=cmd_users)
 
     from app.evaluation.command import add_parser as add_eval_parser
 

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from platformdirs import user_data_dir
 
@@ -40,6 +41,8 @@ class Settings:
     llm_max_tokens: int = 2_000
     # USD per 1M tokens (input, output) for models beyond the built-in table (COACH_PRICES).
     prices: Mapping[str, tuple[float, float]] = field(default_factory=dict, hash=False, compare=False)
+    # PostgreSQL for sessions, users and checkpoints (replicas share it); None: SQLite files in data_dir.
+    database_url: str | None = field(default=None, repr=False)
 
     @property
     def chroma_dir(self) -> Path:
@@ -73,6 +76,9 @@ class Settings:
             "model": self.model,
             "openai_base_url": self.openai_base_url or "(OpenAI default)",
             "openai_api_key": "set" if self.openai_api_key else "not set",
+            "sessions": (
+                _without_password(self.database_url) if self.database_url else f"local {self.database_path}"
+            ),
             "chroma": (
                 f"server {self.chroma_host}:{self.chroma_port}"
                 if self.chroma_host
@@ -127,6 +133,31 @@ def _prices(raw: str) -> dict[str, tuple[float, float]]:
     return table
 
 
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return url.replace(f":{parts.password}@", ":***@", 1)
+
+
+def _database_url(raw: str) -> str | None:
+    """COACH_DATABASE_URL: postgresql://user:password@host:port/database, or empty for SQLite."""
+    value = raw.strip()
+    if not value:
+        return None
+    try:
+        parts = urlsplit(value)
+        good = parts.scheme in ("postgresql", "postgres") and (parts.port or 0) >= 0
+    except ValueError:  # a port that is not a number
+        good = False
+    if not good:
+        raise UserInputError(
+            "COACH_DATABASE_URL must look like postgresql://user:password@host:5432/database"
+            " (or be unset to keep the sessions in a local SQLite file)"
+        )
+    return value
+
+
 def _engine(raw: str) -> EngineChoice:
     value = raw.strip().lower() or "auto"
     if value not in ENGINE_CHOICES:
@@ -152,4 +183,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         llm_max_retries=_int(env, "COACH_LLM_MAX_RETRIES", 2, 0, MAX_RETRIES),
         llm_max_tokens=_int(env, "COACH_LLM_MAX_TOKENS", 2_000, 64, 32_000),
         prices=_prices(env.get("COACH_PRICES", "")),
+        database_url=_database_url(env.get("COACH_DATABASE_URL", "")),
     )

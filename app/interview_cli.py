@@ -14,6 +14,7 @@ from app.interview.plan import COMMANDS, InterviewConfig
 from app.scoring.scorecard import Scorecard, model_answer
 from app.services import Services
 from app.sessions.service import InterviewSessions, Step
+from app.sessions.transcripts import export
 
 SEPARATOR = "---"
 PROMPT = (
@@ -173,8 +174,8 @@ def run_sessions(args: argparse.Namespace, services: Services, out: TextIO | Non
                 f"{row.id}  {row.status:<8} {row.track or 'any':<18} {row.questions} q  overall {score}\n"
             )
         return 0
-    sessions = services.interviews("offline")
-    text = sessions.export(args.id, "md" if args.sessions_command == "show" else args.format)
+    # read from the database alone: showing a transcript builds no interview graph
+    text = export(db, args.id, "md" if args.sessions_command == "show" else args.format)
     if args.sessions_command == "export" and args.out:
         Path(args.out).write_text(text, encoding="utf-8")
         out.write(f"wrote {args.out}\n")

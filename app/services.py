@@ -8,6 +8,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from app.config import Settings, load_settings
 from app.corpus.loader import QuestionBank, load_bank, load_rubric
@@ -18,7 +19,7 @@ from app.engines.types import ModelSeam
 from app.interview.graph import Interviewer
 from app.scoring.scorer import Scorer
 from app.scoring.stages import load_interviewer
-from app.sessions.db import SessionDB
+from app.sessions.db import SessionDB, SessionStore
 from app.sessions.service import InterviewSessions
 from app.store.vectors import CorpusStore
 from app.tokens import use_cache
@@ -66,7 +67,12 @@ class Services:
         return Scorer(seam, self.bank, self.rubric, self._store_if_ready(), interviewer)
 
     @cached_property
-    def session_db(self) -> SessionDB:
+    def session_db(self) -> SessionStore:
+        """The sessions database: PostgreSQL when COACH_DATABASE_URL is set, else the SQLite file."""
+        if self.settings.database_url:
+            from app.sessions.postgres import PostgresSessionDB
+
+            return PostgresSessionDB(self.settings.database_url)
         return SessionDB(self.settings.database_path)
 
     def interviews(self, engine: str | None = None) -> InterviewSessions:
@@ -79,12 +85,24 @@ class Services:
             return cache[key]  # type: ignore[no-any-return]
 
     def _build_interviews(self, engine: str | None) -> InterviewSessions:
+        sessions = self.session_db  # checked first: the checkpoints are rebuilt from it
+        scorer = self.scorer(engine)
+        interviewer = Interviewer(
+            scorer.engine, scorer, self.bank, self.rubric, self._checkpointer(), scorer.store
+        )
+        return InterviewSessions(sessions, interviewer)
+
+    def _checkpointer(self) -> Any:
+        """LangGraph's checkpointer matching the sessions database: Postgres next to PostgreSQL
+        sessions (replicas share it), else a SQLite file next to coach.sqlite3."""
+        if self.settings.database_url:
+            from app.sessions.postgres import checkpointer
+
+            return checkpointer(self.settings.database_url)
         from langgraph.checkpoint.sqlite import SqliteSaver
 
         from app.sessions.db import open_checked
 
-        sessions = self.session_db  # checked first: the checkpoints are rebuilt from it
-        scorer = self.scorer(engine)
         conn = open_checked(
             self.settings.data_dir / "checkpoints.sqlite3",
             "the interview checkpoints file",
@@ -94,10 +112,7 @@ class Services:
         # WAL with synchronous=NORMAL, as the sessions database: a commit survives a crash of
         # this process (the resume tests kill it), without an fsync per checkpoint.
         conn.execute("PRAGMA synchronous=NORMAL")
-        interviewer = Interviewer(
-            scorer.engine, scorer, self.bank, self.rubric, SqliteSaver(conn), scorer.store
-        )
-        return InterviewSessions(sessions, interviewer)
+        return SqliteSaver(conn)
 
     def warm_up(self) -> None:
         """Load what the first request would otherwise wait for: the embedding model, the store,

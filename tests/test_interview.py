@@ -331,9 +331,7 @@ def test_llm_words_stream_through_the_interview(llm_interviews: tuple[FakeOpenAI
 
     server, interviews = llm_interviews
     sid = feed_interview(interviews)
-    server.enqueue(
-        Action("reply", content=llm_reply({"messages": [{"content": "Grade one answer"}]}))
-    )
+    server.enqueue(Action("reply", content=llm_reply({"messages": [{"content": "Grade one answer"}]})))
     server.enqueue(Action("stream", chunks=["And what ", "would that ", "change for the business?"]))
     items = list(interviews.answer_stream(sid, WEAK_ON_TOPIC))
     pieces = [i for i in items if isinstance(i, str)]

@@ -7,8 +7,6 @@ resume replays; never half a reply, so nothing is stored twice.
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +14,8 @@ from typing import Any
 from app.errors import ConflictError, UserInputError
 from app.interview.graph import Interviewer, InterviewState, command_of, rebuild_state
 from app.interview.plan import InterviewConfig
-from app.sessions.db import ANSWERED_ELSEWHERE, SessionDB, TurnRow
+from app.sessions.db import ANSWERED_ELSEWHERE, ANY_OWNER, SessionStore, TurnRow
+from app.sessions.transcripts import export
 
 MAX_MESSAGE_CHARS = 20_000
 
@@ -59,65 +58,68 @@ class InterviewSessions:
     answers, so two writers never interleave.
     """
 
-    def __init__(self, db: SessionDB, interviewer: Interviewer) -> None:
+    def __init__(self, db: SessionStore, interviewer: Interviewer) -> None:
         self.db = db
         self.interviewer = interviewer
 
-    def start(self, config: InterviewConfig) -> Step:
+    def start(self, config: InterviewConfig, owner: str | None = None) -> Step:
+        """A new session for owner (None: the single-user local mode)."""
         config = InterviewConfig(
-            **{**config.__dict__, "exclude": tuple(self.db.recent_question_ids())}
+            **{**config.__dict__, "exclude": tuple(self.db.recent_question_ids(owner=owner))}
         ).validate(self.interviewer.bank)
-        session_id = self.db.create_session(config.as_dict(), self.interviewer.engine.name)
+        session_id = self.db.create_session(config.as_dict(), self.interviewer.engine.name, owner)
         with self.db.locks.hold(session_id):
             state = self.interviewer.start(session_id, config)
             return self._record(session_id, state, None)
 
-    def answer(self, session_id: str, text: str, expect_seq: int | None = None) -> Step:
+    def answer(
+        self, session_id: str, text: str, expect_seq: int | None = None, owner: str | None = None
+    ) -> Step:
         """Store the candidate's message, then let the interviewer reply.
 
         expect_seq is the last position the candidate saw (Step.seq): when the session moved on
         since, the message is refused (ConflictError). Without it, concurrent messages are
-        applied one after the other.
+        applied one after the other. Another owner's session is "not found".
         """
         final: Step | None = None
-        for item in self.answer_stream(session_id, text, expect_seq):
+        for item in self.answer_stream(session_id, text, expect_seq, owner):
             if isinstance(item, Step):
                 final = item
         assert final is not None
         return final
 
     def answer_stream(
-        self, session_id: str, text: str, expect_seq: int | None = None
+        self, session_id: str, text: str, expect_seq: int | None = None, owner: str | None = None
     ) -> Iterator[str | Step]:
         """As `answer`, yielding the interviewer's words as they stream, then the Step."""
-        self.db.session(session_id)  # an unknown id is a clear error, before any lock
+        self.db.session(session_id, owner)  # an unknown id is a clear error, before any lock
         self._check_message(text)
         with self.db.locks.hold(session_id):
             last = self.db.last_turn(session_id)
             if expect_seq is not None and (last.seq if last else 0) != expect_seq:
                 raise ConflictError(ANSWERED_ELSEWHERE)  # even if that ended the interview
-            if self.db.session(session_id).status == "finished":
+            if self.db.session(session_id, ANY_OWNER).status == "finished":
                 raise UserInputError("this interview has ended; start a new one")
             self._settle(session_id)
             state = self.interviewer.state(session_id)
             kind = "command" if command_of(text) else "answer"
             seen = self.db.last_turn(session_id)
-            self.db.add_turn(
+            # Transaction 1: the message, committed before the model is called (a crash during
+            # the call loses nothing: resume replays it). Transaction 2 is _record's.
+            seq = self.db.add_turn(
                 session_id, "candidate", kind, text, state.get("current"), expect_seq=seen.seq if seen else 0
             )
-            added = self.db.last_turn(session_id)
-            assert added is not None
             final: Any = None
-            for item in self.interviewer.reply_stream(session_id, text, added.seq):
+            for item in self.interviewer.reply_stream(session_id, text, seq):
                 if isinstance(item, str):
                     yield item
                 else:
                     final = item
-            yield self._record(session_id, final, added)
+            yield self._record(session_id, final, seq)
 
-    def resume(self, session_id: str) -> Step:
+    def resume(self, session_id: str, owner: str | None = None) -> Step:
         """After a restart: replay what a crash cut off, then show where the interview stands."""
-        self.db.session(session_id)  # an unknown id is a clear error, before any lock
+        self.db.session(session_id, owner)  # an unknown id is a clear error, before any lock
         with self.db.locks.hold(session_id):
             replayed = self._settle(session_id)
             if replayed is not None:
@@ -163,7 +165,7 @@ class InterviewSessions:
         replies: list[dict[str, Any]] | None = None,
     ) -> InterviewState:
         """rebuild_state over stored turns, plus optionally the reply to the last one."""
-        session = self.db.session(session_id)
+        session = self.db.session(session_id, ANY_OWNER)
         cards = self.db.scorecards_by_turn(session_id)
         rows: list[dict[str, Any]] = [{**t.__dict__, "card": cards.get(t.id)} for t in turns]
         if pending_card is not None:
@@ -176,71 +178,36 @@ class InterviewSessions:
         left unanswered (returned as the Step), replaying it when needed."""
         turns = self.db.turns(session_id)
         if not turns:  # a crash before the first question was stored
-            config = InterviewConfig.from_dict(self.db.session(session_id).config)
+            config = InterviewConfig.from_dict(self.db.session(session_id, ANY_OWNER).config)
             return self._record(session_id, self.interviewer.start(session_id, config), None)
         pending = turns[-1] if turns[-1].role == "candidate" else None
         state = self.interviewer.state(session_id)
         if pending is not None and state and int(state.get("processed_seq", 0)) == pending.seq:
             expected = self._rebuild(session_id, turns, state.get("card"), list(state.get("outbox") or []))
             if _agrees({**state, "summary": None}, {**expected, "summary": None}):
-                return self._record(session_id, state, pending)  # replied, but the reply was not stored
+                return self._record(session_id, state, pending.seq)  # replied, but the reply was not stored
         answered = self._rebuild(session_id, turns[:-1] if pending else turns)
         if not _agrees(state, answered):
             self.interviewer.restore(session_id, answered)
         if pending is None:
             return None
         return self._record(
-            session_id, self.interviewer.reply(session_id, pending.text, pending.seq), pending
+            session_id, self.interviewer.reply(session_id, pending.text, pending.seq), pending.seq
         )
 
-    def _record(self, session_id: str, state: Mapping[str, Any], answer: TurnRow | None) -> Step:
+    def _record(self, session_id: str, state: Mapping[str, Any], answer_seq: int | None) -> Step:
+        """The reply (scorecard, interviewer messages, the end) as one transaction."""
         card = state.get("card")
         messages = list(state.get("outbox") or [])
         done = state.get("status") == "done"
         summary = (state.get("summary") or {}) if done else None
-        seq = self.db.record_reply(session_id, answer, card, messages, summary)
+        seq = self.db.record_reply(session_id, answer_seq, card, messages, summary)
         return Step(session_id, messages, card, state.get("summary"), done, seq)
 
-    # -- transcripts ---------------------------------------------------------------------
-    def export(self, session_id: str, fmt: str = "md") -> str:
-        session = self.db.session(session_id)
-        turns = self.db.turns(session_id)
-        cards = self.db.scorecards(session_id)
-        if fmt == "json":
-            return json.dumps(
-                {
-                    "session": {**session.__dict__},
-                    "turns": [t.__dict__ for t in turns],
-                    "scorecards": cards,
-                },
-                indent=2,
-                ensure_ascii=False,
-            )
-        if fmt != "md":
-            raise UserInputError("export format must be md or json")
-        return transcript_markdown(session.__dict__, turns, cards)
+    # -- transcripts (read from the database alone: app/sessions/transcripts.py) ----------
+    def export(self, session_id: str, fmt: str = "md", owner: str | None = None) -> str:
+        return export(self.db, session_id, fmt, owner)
 
 
 def _agrees(state: Mapping[str, Any], expected: Mapping[str, Any]) -> bool:
     return bool(state) and all(state.get(k) == expected.get(k) for k in CHECKED_FIELDS)
-
-
-def transcript_markdown(session: dict[str, Any], turns: list[TurnRow], cards: list[dict[str, Any]]) -> str:
-    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(session["created_at"]))
-    lines = [
-        f"# Mock interview {session['id']}",
-        "",
-        f"{when} · track {session['track'] or 'any'} · difficulty {session['difficulty'] or 'any'}"
-        f" · engine {session['engine']} · {session['status']}",
-        "",
-    ]
-    for turn in turns:
-        who = "Interviewer" if turn.role == "interviewer" else "You"
-        body = turn.text.replace("\n", "\n> ") if turn.role == "candidate" else turn.text
-        lines += [f"**{who}:**", "", f"> {body}" if turn.role == "candidate" else body, ""]
-    if cards:
-        lines += ["## Scorecards", ""]
-        for card in cards:
-            dims = ", ".join(f"{d['id']} {d['score']}" for d in card["dimensions"])
-            lines.append(f"- {card['question_id']}: overall {card['overall']}/5 ({dims})")
-    return "\n".join(lines) + "\n"

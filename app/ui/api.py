@@ -1,4 +1,8 @@
-"""API endpoints for gradio_client, pinned by name: /start_interview, /answer, /feedback, /search.
+"""API endpoints for gradio_client, pinned by name: /start_interview, /answer, /sessions,
+/resume, /transcript, /feedback, /search.
+
+With a login (`coach users`), each call acts for the logged-in user: their sessions only, and any
+other id is "not found".
 
 Every argument is checked here, at the edge, so a wrong type or value gets one sentence naming the
 argument and what it accepts, never Python's own words.
@@ -15,6 +19,7 @@ import gradio as gr
 from app.corpus.models import DIFFICULTIES, TRACKS
 from app.errors import UserInputError
 from app.services import Services
+from app.sessions import transcripts
 from app.store.vectors import KINDS
 from app.ui import bank, handlers
 from app.ui.common import MAX_QUESTION, MAX_TEXT, page_error
@@ -83,6 +88,12 @@ def session_arg(value: object) -> str:
     return value.strip()
 
 
+def owner_of(request: gr.Request | None) -> str | None:
+    """The logged-in user (None without a login: the single-user local mode)."""
+    name = getattr(request, "username", None) if request is not None else None
+    return str(name) if name else None
+
+
 def _call(fn: Any, *args: Any) -> Any:
     try:
         return fn(*args)
@@ -99,6 +110,7 @@ def register_api(services: Services) -> None:
         questions: int = 3,
         follow_ups: int = 2,
         focus: str = "",
+        request: gr.Request = None,  # type: ignore[assignment]  # filled in by Gradio
     ) -> dict[str, Any]:
         """Start a mock interview; returns the session id and the first question."""
 
@@ -110,17 +122,24 @@ def register_api(services: Services) -> None:
                 whole_arg("questions", questions, 1, 20),
                 whole_arg("follow_ups", follow_ups, 0, 5),
                 text_arg("focus", focus, MAX_TEXT),
+                owner=owner_of(request),
             )
 
         view = _call(run)
         return {"session_id": view.session_id, "messages": view.texts}
 
-    def answer(session_id: str, text: str) -> dict[str, Any]:
+    def answer(
+        session_id: str,
+        text: str,
+        request: gr.Request = None,  # type: ignore[assignment]  # filled in by Gradio
+    ) -> dict[str, Any]:
         """Answer (or hint / repeat / skip / end); returns the interviewer's reply and the scorecard."""
 
         def run() -> Any:
             sid = session_arg(session_id)
-            return services.interviews().answer(sid, text_arg("text", text, MAX_TEXT, required=True))
+            return services.interviews().answer(
+                sid, text_arg("text", text, MAX_TEXT, required=True), owner=owner_of(request)
+            )
 
         return _step_reply(_call(run))
 
@@ -147,6 +166,44 @@ def register_api(services: Services) -> None:
 
         view = _call(run)
         return {"session_id": view.session_id, "messages": view.texts}
+
+    def sessions(request: gr.Request = None) -> list[dict[str, Any]]:  # type: ignore[assignment]
+        """Your sessions, newest first: id, status, track, answered, overall."""
+
+        def run() -> list[dict[str, Any]]:
+            table = handlers.progress(services, owner_of(request))["table"]
+            keys = ["session_id", "started", "status", "track", "answered", "overall"]
+            return [dict(zip(keys, row, strict=True)) for row in table]
+
+        rows: list[dict[str, Any]] = _call(run)
+        return rows
+
+    def resume(session_id: str, request: gr.Request = None) -> dict[str, Any]:  # type: ignore[assignment]
+        """One of your unfinished sessions, where it stopped: the transcript so far."""
+
+        def run() -> handlers.InterviewView:
+            return handlers.resume_interview(services, session_arg(session_id), owner_of(request))
+
+        view = _call(run)
+        return {"session_id": view.session_id, "transcript": view.texts, "done": view.done}
+
+    def transcript(
+        session_id: str,
+        fmt: str = "json",
+        request: gr.Request = None,  # type: ignore[assignment]
+    ) -> str:
+        """One of your sessions as Markdown (md) or JSON (json)."""
+
+        def run() -> str:
+            return transcripts.export(
+                services.session_db,
+                session_arg(session_id),
+                choice_arg("fmt", fmt, ("md", "json")),
+                owner_of(request),
+            )
+
+        text: str = _call(run)
+        return text
 
     def feedback(
         question_id: str = "", question: str = "", text: str = "", reference: str = ""
@@ -184,6 +241,9 @@ def register_api(services: Services) -> None:
 
     gr.api(start_interview, api_name="start_interview")
     gr.api(answer, api_name="answer")
+    gr.api(sessions, api_name="sessions")
+    gr.api(resume, api_name="resume")
+    gr.api(transcript, api_name="transcript")
     gr.api(feedback, api_name="feedback")
     gr.api(search, api_name="search")
     gr.api(retry, api_name="retry")

@@ -13,6 +13,7 @@ from app.errors import UserInputError
 from app.interview.plan import InterviewConfig, practice_questions
 from app.scoring.scorecard import ModelAnswer, Scorecard, SessionSummary, model_answer
 from app.services import Services
+from app.sessions import transcripts
 from app.sessions.service import Step
 from app.ui.labels import ANY
 from app.ui.labels import chosen as _opt
@@ -63,6 +64,7 @@ def start_interview(
     follow_ups: float,
     focus: str = "",
     question_id: str = "",
+    owner: str | None = None,
 ) -> InterviewView:
     config = InterviewConfig(
         track=_opt(track),
@@ -72,7 +74,7 @@ def start_interview(
         focus=focus or "",
         question_ids=(question_id,) if question_id else (),
     )
-    return _started(services, services.interviews().start(config))
+    return _started(services, services.interviews().start(config, owner))
 
 
 def _started(services: Services, step: Step) -> InterviewView:
@@ -96,18 +98,22 @@ def model_answers(services: Services, messages: list[dict[str, Any]]) -> list[Mo
     return [model_answer(services.bank.get(qid)) for qid in finished]
 
 
-def retry_last(services: Services, session_id: str, chat: Chat | None) -> InterviewView:
+def retry_last(
+    services: Services, session_id: str, chat: Chat | None, owner: str | None = None
+) -> InterviewView:
     """The retry button: re-ask the last question as a new attempt, compared with the previous."""
-    return send_answer(services, session_id, "retry", chat)
+    return send_answer(services, session_id, "retry", chat, owner)
 
 
-def start_practice(services: Services, question_id: str, follow_ups: float = 2) -> InterviewView:
+def start_practice(
+    services: Services, question_id: str, follow_ups: float = 2, owner: str | None = None
+) -> InterviewView:
     """A drill button: a one-question practice interview on that question."""
     question_id = (question_id or "").strip()
     if not question_id:
         raise UserInputError("Pick a practice question first.")
     config = InterviewConfig(questions=1, follow_ups=int(follow_ups), question_ids=(question_id,))
-    return _started(services, services.interviews().start(config))
+    return _started(services, services.interviews().start(config, owner))
 
 
 def drill_buttons(summary: dict[str, Any] | None) -> list[tuple[str, str]]:
@@ -118,13 +124,15 @@ def drill_buttons(summary: dict[str, Any] | None) -> list[tuple[str, str]]:
     return [(f"Practise: {p.title}", p.id) for drill in typed.drills for p in drill.practice]
 
 
-def send_answer(services: Services, session_id: str, text: str, chat: Chat | None) -> InterviewView:
+def send_answer(
+    services: Services, session_id: str, text: str, chat: Chat | None, owner: str | None = None
+) -> InterviewView:
     """The candidate's message in, the interviewer's reply out; the chat keeps both."""
-    return list(send_answer_stream(services, session_id, text, chat))[-1]
+    return list(send_answer_stream(services, session_id, text, chat, owner))[-1]
 
 
 def send_answer_stream(
-    services: Services, session_id: str, text: str, chat: Chat | None
+    services: Services, session_id: str, text: str, chat: Chat | None, owner: str | None = None
 ) -> Iterator[InterviewView]:
     """As send_answer, with partial views while the LLM engine streams its words."""
     if not session_id:
@@ -132,7 +140,7 @@ def send_answer_stream(
     base = [*(chat or []), chat_message("candidate", text)]
     badge = engine_badge(services, [], None)
     partial = ""
-    for item in services.interviews().answer_stream(session_id, text):
+    for item in services.interviews().answer_stream(session_id, text, owner=owner):
         if isinstance(item, str):
             partial += item
             yield InterviewView(session_id, [*base, chat_message("interviewer", partial)], badge, answer=text)
@@ -150,29 +158,41 @@ def send_answer_stream(
         )
 
 
-def resume_interview(services: Services, session_id: str) -> InterviewView:
-    """An unfinished session back in the chat, where it stopped."""
+def resume_interview(services: Services, session_id: str, owner: str | None = None) -> InterviewView:
+    """An unfinished session back in the chat, where it stopped.
+
+    Read from the sessions database alone; the interview graph is built only when a crash left
+    the candidate's last message without its reply (the interviewer must answer it now).
+    """
     session_id = (session_id or "").strip()
     if not session_id:
         raise UserInputError("Pick a session to resume.")
-    interviews = services.interviews()
-    step = interviews.resume(session_id)
-    chat = [chat_message(t.role, t.text) for t in interviews.db.turns(session_id)]
+    found = transcripts.load(services.session_db, session_id, owner)
+    if found.pending:
+        services.interviews().resume(session_id, owner)
+        found = transcripts.load(services.session_db, session_id, owner)
+    chat = [chat_message(t.role, t.text) for t in found.turns]
     return InterviewView(
-        session_id, chat, engine_badge(services, [], None), summary=step.summary, done=step.done
+        session_id,
+        chat,
+        engine_badge(services, [], None),
+        summary=found.session.summary,
+        done=found.session.status == "finished",
+        texts=[t.text for t in found.turns],
     )
 
 
-def transcript_files(services: Services, session_id: str) -> tuple[str, str]:
+def transcript_files(services: Services, session_id: str, owner: str | None = None) -> tuple[str, str]:
     """Markdown and JSON transcripts written to a temporary folder for download."""
     if not session_id:
         raise UserInputError("Start an interview first.")
-    interviews = services.interviews()
+    db = services.session_db
+    markdown = transcripts.export(db, session_id, "md", owner)  # another user's id: not found
     folder = Path(tempfile.mkdtemp(prefix="coach-transcript-"))
     md = folder / f"interview-{session_id}.md"
     js = folder / f"interview-{session_id}.json"
-    md.write_text(interviews.export(session_id, "md"), encoding="utf-8")
-    js.write_text(interviews.export(session_id, "json"), encoding="utf-8")
+    md.write_text(markdown, encoding="utf-8")
+    js.write_text(transcripts.export(db, session_id, "json", owner), encoding="utf-8")
     return str(md), str(js)
 
 
@@ -203,9 +223,9 @@ def feedback(
 
 
 # -- progress ---------------------------------------------------------------------------------
-def progress(services: Services) -> dict[str, Any]:
-    """Past sessions, the per-dimension trend, weakest dimensions and drills, unfinished sessions."""
-    rows = services.session_db.sessions(limit=200)
+def progress(services: Services, owner: str | None = None) -> dict[str, Any]:
+    """The owner's past sessions, per-dimension trend, weakest dimensions and drills, unfinished sessions."""
+    rows = services.session_db.sessions(limit=200, owner=owner)
     table = []
     trend = []
     for row in reversed(rows):
@@ -229,7 +249,7 @@ def progress(services: Services) -> dict[str, Any]:
         averages.setdefault(point["dimension"], []).append(point["score"])
     weakest = sorted(averages, key=lambda d: sum(averages[d]) / len(averages[d]))[:2]
     track = next((row.track for row in rows if row.track), "ml_system_design")
-    asked = services.session_db.recent_question_ids(limit_sessions=20)
+    asked = services.session_db.recent_question_ids(limit_sessions=20, owner=owner)
     drills = [
         (dim, services.rubric.dimension(dim).drill, practice_questions(services.bank, dim, track, asked))
         for dim in weakest

@@ -46,7 +46,13 @@ class LoginThrottle:
     passwords for one user from many addresses nor many users from one address goes fast.
     """
 
-    def __init__(self, users: dict[str, str], clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        users: dict[str, str] | Callable[[str, str], bool],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """users: {name: password} (COACH_AUTH), or a check(name, password) such as
+        Accounts.verify (salted hashes in the sessions database)."""
         self._users = users
         self._clock = clock
         self._keys: dict[str, _Failures] = {}
@@ -75,6 +81,8 @@ class LoginThrottle:
         return False
 
     def _matches(self, username: str, password: str) -> bool:
+        if callable(self._users):
+            return self._users(username, password)
         expected = self._users.get(username)
         # compare_digest on bytes: constant time, and safe for any characters typed
         return expected is not None and hmac.compare_digest(password.encode(), expected.encode())

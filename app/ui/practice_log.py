@@ -12,7 +12,7 @@ from app.services import Services
 FEEDBACK_MODE = "feedback"
 
 
-def record_feedback(services: Services, card: dict[str, Any], answer: str) -> str:
+def record_feedback(services: Services, card: dict[str, Any], answer: str, owner: str | None = None) -> str:
     """Store the question, the answer and its scorecard as a finished session; returns its id."""
     db = services.session_db
     question_id = card["question_id"]
@@ -26,9 +26,9 @@ def record_feedback(services: Services, card: dict[str, Any], answer: str) -> st
         "exclude": [],
         "mode": FEEDBACK_MODE,
     }
-    session_id = db.create_session(config, card["engine"])
+    session_id = db.create_session(config, card["engine"], owner)
     db.add_turn(session_id, "interviewer", "ask", card["question"], question_id=question_id)
-    db.add_turn(session_id, "candidate", "answer", answer, question_id=question_id)
+    answer_seq = db.add_turn(session_id, "candidate", "answer", answer, question_id=question_id)
     compact = compact_card(card)
     if known:
         summary = summarise([compact], services.rubric, services.bank, [question_id])
@@ -44,7 +44,7 @@ def record_feedback(services: Services, card: dict[str, Any], answer: str) -> st
             "weakest": brief,
             "drills": [],
         }
-    db.record_reply(session_id, db.last_turn(session_id), card, [], summary)
+    db.record_reply(session_id, answer_seq, card, [], summary)
     return session_id
 
 
