@@ -251,11 +251,11 @@ def login_check(services: Services, host: str, insecure: bool) -> Callable[[str,
 
 def cmd_serve(args: argparse.Namespace, services: Services) -> int:
     """Serve the Gradio app (never with a public share link)."""
-    auth = serve_auth(args.host, args.insecure_no_auth)
+    check = login_check(services, args.host, args.insecure_no_auth)
     from app.ui.app import build_app, launch
 
     services.warm_up()
-    launch(build_app(services), host=args.host, port=args.port, auth=auth)
+    launch(build_app(services), host=args.host, port=args.port, auth=check)
     return 0
 
 

@@ -118,7 +118,7 @@ def pg_url() -> Iterator[str]:
 def app_servers(
     commands: list[tuple[list[str], dict[str, str], Path]], timeout: float = 240
 ) -> Iterator[list[tuple[str, subprocess.Popen[bytes]]]]:
-    """Web app processes (`coach serve --port`, or the accounts launcher: the port comes last),
+    """Web app processes (`coach serve ... --port`: the port comes last),
     all started at once, each on a free loopback port; yields (URL, process) for each."""
     procs: list[tuple[int, subprocess.Popen[bytes], Path]] = []
     try:

@@ -102,7 +102,8 @@ def two_user_server(tmp_path_factory: pytest.TempPathFactory, shared_data_dir: P
     for name, password in PASSWORDS.items():
         accounts.add(name, password)
     env = {**os.environ, "COACH_DATA_DIR": str(data)}
-    launcher = [sys.executable, str(Path(__file__).parent / "accounts_server.py")]
+    # `coach serve` itself: its login is the users of the sessions database (cli.login_check).
+    launcher = [str(Path(sys.executable).parent / "coach"), "serve", "--port"]
     with app_servers([(launcher, env, data / "server.log")]) as [(url, _)]:
         yield url
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import gradio as gr
@@ -12,7 +13,7 @@ from app.services import Services
 from app.ui import bank_tab, feedback_tab, interview_tab, progress_tab
 from app.ui.api import register_api
 from app.ui.common import MAX_UPLOAD
-from app.ui.login import ClientAddress, LoginThrottle
+from app.ui.login import ClientAddress
 
 TITLE = "MLE Interview Coach"
 STATIC = Path(__file__).parent / "static"
@@ -39,15 +40,16 @@ def build_app(services: Services) -> gr.Blocks:
     return demo
 
 
-def launch(demo: gr.Blocks, *, host: str, port: int, auth: tuple[str, str] | None) -> None:
-    """Serve on host:port; never a public share link; repeated wrong passwords are throttled."""
+def launch(demo: gr.Blocks, *, host: str, port: int, auth: Callable[[str, str], bool] | None) -> None:
+    """Serve on host:port; never a public share link. auth is the login check (cli.login_check:
+    the users of the sessions database, or COACH_AUTH's one user, throttled), or None."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the entry point's choice, not an import's
     demo.queue(default_concurrency_limit=8, max_size=256)
     demo.launch(
         server_name=host,
         server_port=port,
         share=False,
-        auth=LoginThrottle({auth[0]: auth[1]}) if auth else None,
+        auth=auth,
         app_kwargs={"middleware": [Middleware(ClientAddress)]},
         max_file_size=MAX_UPLOAD,
         show_error=True,

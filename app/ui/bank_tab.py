@@ -10,6 +10,7 @@ from app.corpus.models import DIFFICULTIES, TRACKS
 from app.services import Services
 from app.store.vectors import KINDS
 from app.ui import bank, documents, views
+from app.ui.api import owner_of
 from app.ui.common import private
 from app.ui.interview_tab import InterviewTab
 from app.ui.labels import ANY, choices, plain
@@ -71,8 +72,9 @@ def build(services: Services, interview: InterviewTab, tabs: gr.Tabs) -> None:
         known = (qid or "").strip() in services.bank.questions
         return bank.show_question(services, qid), gr.Button(visible=known)
 
-    def do_practise(qid: str) -> tuple[Any, ...]:
-        return (*interview.practise((qid or "").strip()), gr.Tabs(selected="interview"))
+    def do_practise(qid: str, request: gr.Request) -> tuple[Any, ...]:
+        practice = interview.practise((qid or "").strip(), owner_of(request))
+        return (*practice, gr.Tabs(selected="interview"))
 
     inputs = [query, track, kind, k]
     for event in (search_btn.click, query.submit):

@@ -13,6 +13,7 @@ import gradio as gr
 from app.errors import UserInputError
 from app.services import Services
 from app.ui import charts, handlers, reliability, views
+from app.ui.api import owner_of
 from app.ui.common import MAX_QUESTION, MAX_TEXT, guarded, private
 from app.ui.labels import plain
 from app.ui.practice_log import record_feedback
@@ -93,11 +94,11 @@ def build(services: Services) -> None:
             return gr.update(), gr.update(), gr.update()
         return "", gr.Radio(value=None), FREE_TEXT
 
-    def do_feedback(qid: str, text: str, ans: str, ref: str) -> tuple[Any, ...]:
+    def do_feedback(qid: str, text: str, ans: str, ref: str, request: gr.Request) -> tuple[Any, ...]:
         if qid and _flat(text) != _flat(services.bank.get(qid).question):
             qid = ""  # the Question box was edited after the pick: grade what is on screen
         card = handlers.feedback(services, qid or None, text, ans, ref)
-        record_feedback(services, card, ans)
+        record_feedback(services, card, ans, owner_of(request))
         return (
             views.scorecard_markdown(card),
             reliability.reliability_markdown(card, report),

@@ -12,6 +12,7 @@ import gradio as gr
 from app.corpus.models import DIFFICULTIES, TRACKS
 from app.services import Services
 from app.ui import cards, charts, documents, handlers, reliability, views
+from app.ui.api import owner_of
 from app.ui.common import MAX_TEXT, private
 from app.ui.labels import TRACK_NAMES, choices, plain
 
@@ -35,7 +36,7 @@ class InterviewTab:
 
     outputs: list[Any]
     render: Callable[..., tuple[Any, ...]]
-    practise: Callable[[str], tuple[Any, ...]]
+    practise: Callable[[str, str | None], tuple[Any, ...]]
     focus_doc: gr.Dropdown
 
 
@@ -175,21 +176,33 @@ def build(services: Services) -> InterviewTab:
             chat_shown = [*chat_shown[:-1], closing]
         return (view.session_id, chat_shown, view.engine, *card, *final, "", timer)
 
-    def do_start(t: str, d: str, q: float, f: float, doc: str | None, text: str) -> tuple[Any, ...]:
+    def do_start(
+        t: str, d: str, q: float, f: float, doc: str | None, text: str, request: gr.Request
+    ) -> tuple[Any, ...]:
         focus_text = text or documents.document_text(services, doc)
-        return render(handlers.start_interview(services, t, d, q, f, focus_text), fresh=True)
+        view = handlers.start_interview(services, t, d, q, f, focus_text, owner=owner_of(request))
+        return render(view, fresh=True)
 
-    def practise(question_id: str) -> tuple[Any, ...]:
+    def practise(question_id: str, owner: str | None = None) -> tuple[Any, ...]:
         """A one-question interview on a bank question, with follow-ups."""
         question = services.bank.get(question_id)
         view = handlers.start_interview(
-            services, question.track, question.difficulty, 1, 2, question_id=question.id
+            services, question.track, question.difficulty, 1, 2, question_id=question.id, owner=owner
         )
         return render(view, fresh=True)
 
-    def do_send(sid: str, text: str, history: Any) -> Iterator[tuple[Any, ...]]:
-        for view in handlers.send_answer_stream(services, sid, text, history):
+    def do_send(sid: str, text: str, history: Any, request: gr.Request) -> Iterator[tuple[Any, ...]]:
+        for view in handlers.send_answer_stream(services, sid, text, history, owner_of(request)):
             yield render(view)
+
+    def do_practice_button(i: int) -> Callable[..., tuple[Any, ...]]:
+        def run(ids: list[str], request: gr.Request) -> tuple[Any, ...]:
+            return practise(ids[i], owner_of(request))
+
+        return run
+
+    def do_export(sid: str, request: gr.Request) -> tuple[str, str]:
+        return handlers.transcript_files(services, sid, owner_of(request))
 
     start_inputs = [track, difficulty, questions, follow_ups, focus_doc, focus]
     private(start.click, do_start, start_inputs, outputs)
@@ -203,23 +216,21 @@ def build(services: Services) -> InterviewTab:
         lambda: gr.Row(visible=False), None, confirm_row, api_visibility="private"
     )
     for i, button in enumerate(practice):
-        private(button.click, lambda ids, i=i: practise(ids[i]), practice_ids, outputs)
+        private(button.click, do_practice_button(i), practice_ids, outputs)
     timer_on.change(
         lambda on: (gr.Timer(active=on), gr.Markdown(visible=on)), timer_on, [ticker, timer_md],
         api_visibility="private",
     )  # fmt: skip
     ticker.tick(timer_text, [started, track], timer_md, api_visibility="private", show_progress="hidden")
-    private(
-        export_btn.click, lambda sid: handlers.transcript_files(services, sid), session, [md_file, json_file]
-    )
+    private(export_btn.click, do_export, session, [md_file, json_file])
     return InterviewTab(outputs, render, practise, focus_doc)
 
 
 def _command(do_send: Callable[..., Iterator[Any]], name: str) -> Callable[..., Iterator[Any]]:
     """A command button's handler: the command word sent as the message."""
 
-    def run(sid: str, history: Any) -> Iterator[Any]:
-        yield from do_send(sid, name, history)
+    def run(sid: str, history: Any, request: gr.Request) -> Iterator[Any]:
+        yield from do_send(sid, name, history, request)
 
     run.__name__ = f"command_{name}"
     return run

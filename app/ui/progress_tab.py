@@ -8,6 +8,7 @@ import gradio as gr
 
 from app.services import Services
 from app.ui import charts, handlers, views
+from app.ui.api import owner_of
 from app.ui.common import private
 from app.ui.interview_tab import InterviewTab, resumed_chat
 from app.ui.labels import DIMENSION_NAMES, plain
@@ -54,8 +55,8 @@ def build(services: Services, interview: InterviewTab, tabs: gr.Tabs, tab: gr.Ta
         )
         resume = gr.Button("Resume in the interview tab", elem_id="resume", scale=1, min_width=160)
 
-    def do_refresh() -> tuple[Any, ...]:
-        data = handlers.progress(services)
+    def do_refresh(request: gr.Request) -> tuple[Any, ...]:
+        data = handlers.progress(services, owner_of(request))
         return (
             _table(data["table"]),
             charts.trend_lines(data["trend"]),
@@ -63,8 +64,8 @@ def build(services: Services, interview: InterviewTab, tabs: gr.Tabs, tab: gr.Ta
             gr.Dropdown(choices=_unfinished(data, services), value=None),
         )
 
-    def do_resume(sid: str | None) -> tuple[Any, ...]:
-        view = handlers.resume_interview(services, sid or "")
+    def do_resume(sid: str | None, request: gr.Request) -> tuple[Any, ...]:
+        view = handlers.resume_interview(services, sid or "", owner_of(request))
         view.chat = resumed_chat(services, view.session_id)
         return (*interview.render(view, fresh=True), gr.Tabs(selected="interview"))
 
