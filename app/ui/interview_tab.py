@@ -104,7 +104,7 @@ def build(services: Services) -> InterviewTab:
         send = gr.Button("Send answer", variant="primary", elem_id="send-answer", min_width=120)
         commands = {
             name: gr.Button(name.title(), elem_id=f"cmd-{name}", min_width=70)
-            for name in ("hint", "repeat", "skip", "end")
+            for name in ("hint", "repeat", "retry", "skip", "end")
         }
     with gr.Row(visible=False, elem_id="end-confirm", elem_classes="coach-actions") as confirm_row:
         gr.Markdown("**End the interview now?** Your answers so far are scored; the rest are not asked.")
@@ -208,7 +208,7 @@ def build(services: Services) -> InterviewTab:
     private(start.click, do_start, start_inputs, outputs)
     for event in (send.click, answer.submit):
         private(event, do_send, [session, answer, chat], outputs)
-    for name in ("hint", "repeat", "skip"):
+    for name in ("hint", "repeat", "retry", "skip"):  # retry: the last question again, compared
         private(commands[name].click, _command(do_send, name), [session, chat], outputs)
     commands["end"].click(lambda: gr.Row(visible=True), None, confirm_row, api_visibility="private")
     end_no.click(lambda: gr.Row(visible=False), None, confirm_row, api_visibility="private")
