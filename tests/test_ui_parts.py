@@ -169,3 +169,23 @@ def test_no_environment_variable_is_set_by_importing_the_ui(tmp_path: Path) -> N
     code = "import os, app.ui.app; print(os.environ.get('GRADIO_ANALYTICS_ENABLED'))"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "None"
+
+
+def test_a_guarded_handler_still_gets_the_logged_in_user() -> None:
+    """Gradio fills a `request: gr.Request` parameter only if it can see it in the signature."""
+    import inspect
+
+    import gradio as gr
+
+    from app.ui.common import guarded
+
+    def handler(text: str, request: gr.Request) -> str:
+        return text
+
+    def streamer(text: str, request: gr.Request) -> Any:
+        yield text
+
+    for fn in (handler, streamer):
+        params = inspect.signature(guarded(fn)).parameters
+        assert list(params) == ["text", "request"]
+    assert guarded(handler)("x", request=None) == "x"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import inspect
 import logging
@@ -36,26 +37,28 @@ def page_error(err: Exception, where: str, escape: bool = True) -> gr.Error:
 def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
     """A handler whose failures become a gr.Error on the page; the inputs stay as they were.
 
-    Works for plain handlers and for generators (streaming handlers) alike.
+    Works for plain handlers and for generators (streaming handlers) alike. The wrapper keeps
+    fn's signature (functools.wraps), so Gradio still sees and fills a `request: gr.Request`
+    parameter (the logged-in user).
     """
     if inspect.isgeneratorfunction(fn):
 
-        def stream(*args: Any) -> Any:
+        @functools.wraps(fn)
+        def stream(*args: Any, **kwargs: Any) -> Any:
             try:
-                yield from fn(*args)
+                yield from fn(*args, **kwargs)
             except Exception as err:  # noqa: BLE001 - the page's edge: logged in full, shown in words
                 raise page_error(err, fn.__name__) from None
 
-        stream.__name__ = fn.__name__
         return stream
 
-    def call(*args: Any) -> Any:
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args)
+            return fn(*args, **kwargs)
         except Exception as err:  # noqa: BLE001 - the page's edge: logged in full, shown in words
             raise page_error(err, fn.__name__) from None
 
-    call.__name__ = fn.__name__
     return call
 
 
