@@ -175,8 +175,6 @@ def test_a_guarded_handler_still_gets_the_logged_in_user() -> None:
     """Gradio fills a `request: gr.Request` parameter only if it can see it in the signature."""
     import inspect
 
-    import gradio as gr
-
     from app.ui.common import guarded
 
     def handler(text: str, request: gr.Request) -> str:
