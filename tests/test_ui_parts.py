@@ -33,6 +33,10 @@ def test_every_id_has_plain_words(ids: tuple[str, ...]) -> None:
     assert [v for _, v in labels.choices(ids)] == [labels.ANY, *ids]  # the handler still gets ids
 
 
+def test_a_design_stage_drill_reads_in_words() -> None:
+    assert labels.plain("stage:data_labels") == "Design stage: data labels"
+
+
 def test_score_line_and_closing_line_use_plain_words(services: Services) -> None:
     card = handlers.feedback(services, "msd-news-feed-ranking", "", ANSWER, "")
     line = cards.score_line(card)

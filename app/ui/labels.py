@@ -49,6 +49,8 @@ def chosen(value: str | None) -> str | None:
 def plain(value: object) -> str:
     """The plain words for an id; an unknown id reads with spaces for underscores."""
     text = "" if value is None else str(value)
+    if text.startswith("stage:"):  # a design stage to drill, e.g. "stage:data_labels"
+        return "Design stage: " + text.split(":", 1)[1].replace("_", " ")
     return _ALL.get(text) or text.replace("_", " ")
 
 
