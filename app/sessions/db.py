@@ -10,6 +10,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -144,7 +145,7 @@ def _busy(session_id: str) -> str:
 ANY_OWNER = object()  # db.session(id, ANY_OWNER): no owner check (internal use only)
 
 
-class SessionStore:
+class SessionStore(ABC):
     """Sessions, turns, scorecards and users over one SQL database; the dialects subclass it.
 
     Every write is one transaction that first locks the session's row (PostgreSQL: FOR UPDATE;
@@ -160,17 +161,21 @@ class SessionStore:
     lock_row = "SELECT id FROM sessions WHERE id = ?"
     locks: Any
 
+    @abstractmethod
     def transaction(self) -> AbstractContextManager[Run]:
-        raise NotImplementedError
+        """One write transaction (the backend's)."""
 
+    @abstractmethod
     def read(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        raise NotImplementedError
+        """Rows of a query, as dicts."""
 
+    @abstractmethod
     def close(self) -> None:
-        raise NotImplementedError
+        """Release the connections."""
 
+    @abstractmethod
     def migrate(self, upto: int | None = None) -> list[str]:
-        raise NotImplementedError
+        """Apply the named migrations not yet recorded; returns their names."""
 
     def applied_migrations(self) -> list[str]:
         return [
