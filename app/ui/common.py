@@ -65,3 +65,17 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
 def private(event: Any, fn: Callable[..., Any], inputs: Any, outputs: Any, **kwargs: Any) -> Any:
     """Wire a guarded handler to an event, kept out of the public API page."""
     return event(guarded(fn), inputs, outputs, api_visibility="private", **kwargs)
+
+
+def evidence_panel(prefix: str) -> tuple[gr.Markdown, gr.HighlightedText, gr.HTML]:
+    """Beside a scorecard: the reliability note, the answer with its quoted evidence marked, and
+    the score chart (ids `{prefix}-reliability`, `{prefix}-marked`, `{prefix}-chart`)."""
+    trust = gr.Markdown(elem_id=f"{prefix}-reliability", elem_classes="coach-note")
+    marked = gr.HighlightedText(
+        label="Your answer, with the quoted evidence marked",
+        combine_adjacent=False,
+        elem_id=f"{prefix}-marked",
+        elem_classes="coach-marked",
+    )
+    chart = gr.HTML(elem_id=f"{prefix}-chart")
+    return trust, marked, chart

@@ -14,7 +14,7 @@ from app.errors import UserInputError
 from app.services import Services
 from app.ui import charts, handlers, reliability, views
 from app.ui.api import owner_of
-from app.ui.common import MAX_QUESTION, MAX_TEXT, guarded, private
+from app.ui.common import MAX_QUESTION, MAX_TEXT, evidence_panel, guarded, private
 from app.ui.labels import plain
 from app.ui.practice_log import record_feedback
 
@@ -70,14 +70,7 @@ def build(services: Services) -> None:
     reference = gr.Textbox(label="Reference answer (optional)", lines=3, max_length=MAX_TEXT)
     go = gr.Button("Get feedback", variant="primary", elem_id="fb-go")
     card_md = gr.Markdown(elem_id="fb-card")
-    trust_md = gr.Markdown(elem_id="fb-reliability", elem_classes="coach-note")
-    marked = gr.HighlightedText(
-        label="Your answer, with the quoted evidence marked",
-        combine_adjacent=False,
-        elem_id="fb-marked",
-        elem_classes="coach-marked",
-    )
-    chart = gr.HTML(elem_id="fb-chart")
+    trust_md, marked, chart = evidence_panel("fb")
 
     def do_find(query: str) -> Any:
         return gr.Radio(choices=find_questions(services, query), value=None, visible=True)

@@ -13,7 +13,7 @@ from app.corpus.models import DIFFICULTIES, TRACKS
 from app.services import Services
 from app.ui import cards, charts, documents, handlers, reliability, views
 from app.ui.api import owner_of
-from app.ui.common import MAX_TEXT, private
+from app.ui.common import MAX_TEXT, evidence_panel, private
 from app.ui.labels import TRACK_NAMES, choices, plain
 
 NO_CARD = "Answer a question to see its scorecard here."
@@ -112,14 +112,7 @@ def build(services: Services) -> InterviewTab:
         end_no = gr.Button("Keep going", elem_id="end-no", min_width=100)
     with gr.Accordion("Feedback on your last answer", open=True, elem_id="last-feedback"):
         card_md = gr.Markdown(NO_CARD, elem_id="card-md")
-        trust_md = gr.Markdown(elem_id="card-reliability", elem_classes="coach-note")
-        marked = gr.HighlightedText(
-            label="Your answer, with the quoted evidence marked",
-            combine_adjacent=False,
-            elem_id="card-marked",
-            elem_classes="coach-marked",
-        )
-        card_chart = gr.HTML(elem_id="card-chart")
+        trust_md, marked, card_chart = evidence_panel("card")
     final_md = gr.Markdown(elem_id="final-scorecard", elem_classes="coach-card")
     final_chart = gr.HTML(elem_id="final-chart")
     practice_ids = gr.State([])
