@@ -210,7 +210,7 @@ def test_invented_evidence_is_dropped_whatever_the_engine(corpus_services: Servi
 
 def test_scorecard_text_names_engine_and_rubric(scorer: Scorer) -> None:
     text = render_text(scorer.score(STRONG, question_id=QID))
-    assert "engine: offline" in text and "rubric.communication.v2" in text and "Follow-up:" in text
+    assert "engine: offline" in text and "rubric.communication.v3" in text and "Follow-up:" in text
 
 
 def test_a_rambling_opening_scores_lower_on_step_back(scorer: Scorer) -> None:
