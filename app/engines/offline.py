@@ -27,7 +27,7 @@ from app.engines.types import (
     Strength,
 )
 
-WEIGHTS_FILE = Path(__file__).parent / "data" / "offline_scorer.v2.json"
+WEIGHTS_FILE = Path(__file__).parent / "data" / "offline_scorer.v3.json"
 
 
 @dataclass(frozen=True)
