@@ -44,7 +44,8 @@ ANSWER_TIEBREAK_MARGIN = 0.1
 # so a user whose question sat between two bank questions can pick the one they meant.
 CLOSE_MATCH_MARGIN = 0.05
 # An answer to another problem: overall 1 (no signal for the question asked), no credit for this
-# question's content, business value or trade-offs (step back and clarity are judged on the answer as written).
+# question's content, business value or trade-offs (step back and clarity are judged on the
+# answer as written).
 OFF_TOPIC_MAX = 1
 OFF_TOPIC_CAPS = {"technical_coverage": 1, "business_value": 2, "tradeoffs": 2}
 OFF_TOPIC_TIP = "This answer seems to address another question: answer the one asked."

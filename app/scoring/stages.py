@@ -11,11 +11,16 @@ from pydantic import ValidationError
 
 from app.corpus.loader import _explain, read_yaml
 from app.corpus.models import DesignStage, InterviewerFile, Probe
+from app.engines.coverage import list_like
 from app.engines.features import sentences
 from app.scoring.scorecard import StageStatus
 
 INTERVIEWER_FILE = Path("interviewer") / "interviewer.yaml"
 QUOTE_MAX_CHARS = 200
+# A sentence that only names topics ("features, a model like XGBoost, some monitoring, that kind
+# of thing") reaches a stage's words without stating anything about it: such a stage is touched.
+BARE_LIST_SHARE = 0.4
+VAGUE = re.compile(r"\b(that kind of thing|stuff|etc|and so on|whatever|all that|and more)\b", re.IGNORECASE)
 EMPTY = InterviewerFile.model_construct(version="interviewer.v0", stages={}, depth_probes={})
 
 
@@ -42,17 +47,25 @@ def stage_cues(stage: DesignStage, text: str) -> list[str]:
     return [cue for cue in stage.cues if _cue_pattern(cue).search(text)]
 
 
+def bare(sentence: str) -> bool:
+    """Names topics without stating anything: mostly short list items, or vague filler."""
+    return list_like(sentence) >= BARE_LIST_SHARE or bool(VAGUE.search(sentence))
+
+
 def stage_map(stages: list[DesignStage], answer: str, version: str) -> list[StageStatus]:
-    """Each stage covered (two or more of its cues), touched (one) or missing, quoting the
-    first sentence of the answer that reached it (verbatim)."""
+    """Each stage covered (two or more of its cues, at least one in a sentence that states
+    something rather than listing topics), touched (a cue) or missing, quoting the first sentence
+    of the answer that reached it, a stating one first (verbatim)."""
     spans = sentences(answer)
     result = []
     for stage in stages:
         used = stage_cues(stage, answer)
+        reaching = [s for s in spans if stage_cues(stage, s)]
+        stating = [s for s in reaching if not bare(s)]
         status: Literal["covered", "touched", "missing"] = (
-            "covered" if len(used) >= 2 else "touched" if used else "missing"
+            "covered" if len(used) >= 2 and stating else "touched" if used else "missing"
         )
-        quote = next((s for s in spans if stage_cues(stage, s)), "")[:QUOTE_MAX_CHARS].strip()
+        quote = next(iter(stating or reaching), "")[:QUOTE_MAX_CHARS].strip()
         result.append(StageStatus(id=stage.id, name=stage.name, status=status, quote=quote, version=version))
     return result
 
