@@ -100,3 +100,16 @@ def test_a_focus_file_without_a_store_is_warned_about(
     err = capsys.readouterr().err
     assert code == 0
     assert "the focus file cannot steer which questions are asked" in err
+
+
+def test_a_key_given_twice_is_refused_with_its_line(tmp_path: Path) -> None:
+    """YAML would silently keep the second value (a rubric with two `overall:` blocks did)."""
+    from app.corpus.loader import read_yaml
+    from app.errors import CorpusError
+
+    path = tmp_path / "rubric.yaml"
+    path.write_text("id: r.v1\noverall:\n  max: 1\nnotes: x\noverall:\n  max: 2\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"line 5: .*'overall' appears twice"):
+        read_yaml(path)
+    path.write_text("id: r.v1\noverall:\n  max: 1\nlist: [{a: 1}, {a: 2}]\n", encoding="utf-8")
+    assert read_yaml(path)["list"] == [{"a": 1}, {"a": 2}]

@@ -14,7 +14,24 @@ from app.corpus.models import DIFFICULTIES, TRACKS, PhrasingFile, Question, Ques
 from app.errors import CorpusError, NotFoundError
 
 RUBRIC_FILE = Path("rubrics") / "communication.yaml"
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml is ~10x faster
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml is ~10x faster
+
+
+class _SafeLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """Safe YAML that refuses a key given twice in one mapping (YAML would keep the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, str | int | float | bool):
+                continue
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} appears twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
