@@ -3,7 +3,9 @@
 The model is small and its grades are arbitrary, so these tests check the plumbing, never a grade:
 structured output reaches the card, usage comes from the server, the app's honesty rules hold on
 whatever the model said, a model that dies mid-interview falls back visibly, and a whole interview
-streams into the page in Chromium. `make test-llm-local` installs the model and runs them (not yet part of `make test`); without it they skip loudly.
+streams into the page in Chromium. `make test` installs the model
+(`make llm-local-for-tests`) and runs them, as does `make test-llm-local`; without it they skip loudly.
+The server is one for the whole run (the `local_model` fixture in conftest.py), with one thread.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,15 +56,6 @@ TIMEOUT_S = 300  # the app's per-call timeout here: a loaded 2-core machine is s
 # A judge's JSON from this model takes 200-700 tokens; the app's default cap (2,000) would let a
 # rambling reply run for minutes on 2 cores, so the tests set COACH_LLM_MAX_TOKENS lower.
 MAX_COMPLETION_TOKENS = 800
-
-
-@pytest.fixture(scope="module")
-def local_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalModel]:
-    if REASON:
-        pytest.skip(f"the local model cannot run here: {REASON}")
-    model = LocalModel(tmp_path_factory.mktemp("llm-local"))
-    yield model
-    model.stop()
 
 
 def llm_settings(data_dir: Path, model: LocalModel) -> Settings:
