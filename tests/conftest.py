@@ -76,3 +76,14 @@ def local_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalModel
     model = LocalModel(tmp_path_factory.mktemp("llm-local"))
     yield model
     model.stop()
+
+
+@pytest.fixture(scope="session")
+def corpus_server(corpus_services: Services) -> Iterator[str]:
+    """One `coach serve` over the ingested corpus for every test that only needs a running app
+    (API, browser, retry): a server takes seconds to start, so they share it. Tests that need other
+    settings (a login, the LLM engine) or must not see others' sessions start their own."""
+    from live_server import coach_server
+
+    with coach_server(corpus_services.settings.data_dir) as url:
+        yield url

@@ -127,6 +127,11 @@ def test_quotes_on_the_card_appear_verbatim_in_the_answer(judged: Judged) -> Non
             assert dim.evidence, dim
 
 
+# Another full judge call (minutes on a loaded 2-core machine): `make test-llm-local` runs it; in
+# `make test` the honesty rules are checked on the one judged answer above (verbatim quotes, a
+# score above 3 only with a quote), and the non-answer rule against a scripted endpoint in
+# test_hardening_engine.py.
+@pytest.mark.slow
 @pytest.mark.parametrize("non_answer", ["I don't know."])
 def test_a_non_answer_scores_one_whatever_the_model_said(
     non_answer: str, local_model: LocalModel, tmp_path: Path
@@ -198,7 +203,12 @@ def _watch_stream(page: Any, number: int, total: int, before: str, timeout_s: fl
             seen.append(last)
             changed = time.monotonic()
         settled = time.monotonic() - changed > 2 and loading.count() == 0
-        if seen and settled and re.match(rf"Question {number} of {total} \((easy|medium|hard)\): ", last):
+        # (after a skip, the skipped question's model answer comes first in the same message)
+        if (
+            seen
+            and settled
+            and re.search(rf"(?m)^Question {number} of {total} \((easy|medium|hard)\): ", last)
+        ):
             return seen
         time.sleep(0.05)
     page.screenshot(path=str(ARTIFACTS / "local-llm-stuck.png"), full_page=True)

@@ -8,13 +8,11 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 
 import gradio as gr
 import pytest
-from live_server import coach_server, free_port, is_ready
+from live_server import free_port, is_ready
 
-from app.services import Services
 from app.ui.app import READY_PATH, launch
 
 
@@ -84,19 +82,14 @@ def test_the_page_is_served_while_the_warm_up_still_runs(fail: bool) -> None:
         assert (status, json.loads(body)) == (200, {"ready": True})
 
 
-@pytest.fixture(scope="module")
-def served_corpus(corpus_services: Services) -> Iterator[str]:
-    with coach_server(corpus_services.settings.data_dir, wait_ready=False) as url:
-        yield url
-
-
-def test_coach_serve_answers_the_page_then_reports_ready(served_corpus: str) -> None:
+def test_coach_serve_has_the_readiness_route_and_answers(corpus_server: str) -> None:
+    """The real `coach serve` (shared, started by conftest, which waited on READY_PATH)."""
     from gradio_client import Client
 
-    assert _get(served_corpus)[0] == 200
-    status, body = _wait_ready(served_corpus.rstrip("/"), timeout_s=180)
-    assert (status, json.loads(body)) == (200, {"ready": True}) and is_ready(served_corpus)
-    started = Client(served_corpus, verbose=False).predict(
+    assert _get(corpus_server)[0] == 200
+    status, body = _get(corpus_server.rstrip("/") + READY_PATH)
+    assert (status, json.loads(body)) == (200, {"ready": True}) and is_ready(corpus_server)
+    started = Client(corpus_server, verbose=False).predict(
         "ml_system_design", "any", 1, 0, "", api_name="/start_interview"
     )
     assert started["messages"][0].startswith("Question 1 of 1")
