@@ -5,7 +5,7 @@ structured output reaches the card, usage comes from the server, the app's hones
 whatever the model said, a model that dies mid-interview falls back visibly, and a whole interview
 streams into the page in Chromium. `make test` installs the model
 (`make llm-local-for-tests`) and runs them, as does `make test-llm-local`; without it they skip loudly.
-The server is one for the whole run (the `local_model` fixture in conftest.py), with one thread.
+The server is one for the whole run (the `local_model` fixture in conftest.py).
 """
 
 from __future__ import annotations
