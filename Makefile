@@ -60,10 +60,12 @@ llm-local-for-tests:
 	@$(MAKE) --no-print-directory llm-local-install \
 	  || echo "WARNING: could not install the local model: LOCAL-MODEL TESTS WILL BE SKIPPED"
 
-test: install browser
+# The local-model tests (issue 17) are part of it: their model is installed first, or they are
+# skipped with a loud warning when it cannot be.
+test: install browser llm-local-for-tests
 	$(BIN)/python -m pytest
 
-# The real-model tests (issue 17): not yet in `make test` (see the README's local-model section).
+# The real-model tests alone (issue 17).
 test-llm-local: install browser llm-local-for-tests
 	$(BIN)/python -m pytest -m llm_local tests/test_local_llm.py
 

@@ -254,8 +254,8 @@ def cmd_serve(args: argparse.Namespace, services: Services) -> int:
     check = login_check(services, args.host, args.insecure_no_auth)
     from app.ui.app import build_app, launch
 
-    services.warm_up()
-    launch(build_app(services), host=args.host, port=args.port, auth=check)
+    # The warm-up runs after the server listens (the page first): see launch.
+    launch(build_app(services), host=args.host, port=args.port, auth=check, warm_up=services.warm_up)
     return 0
 
 

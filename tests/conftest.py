@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -21,6 +23,9 @@ for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "COACH_ENGINE", "CHROMA_HOST", 
 
 from app.config import PROJECT_ROOT, Settings  # noqa: E402
 from app.services import Services, prepare_offline_environment  # noqa: E402
+
+if TYPE_CHECKING:
+    from local_llm import LocalModel
 
 SEEDS_DIR = PROJECT_ROOT.parent / "shared" / "seeds"
 CORPUS_DIR = PROJECT_ROOT / "corpus"
@@ -57,3 +62,28 @@ def corpus_services(tmp_path_factory: pytest.TempPathFactory, shared_data_dir: P
     prepare_offline_environment(services.settings)
     ingest(services.store, [CORPUS_DIR])
     return services
+
+
+@pytest.fixture(scope="session")
+def local_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalModel]:
+    """The small real model (llama.cpp's server), one for the whole run; skipped, with the reason,
+    when `make llm-local-for-tests` could not install it."""
+    from local_llm import LocalModel, unavailable
+
+    reason = unavailable()
+    if reason:
+        pytest.skip(f"the local model cannot run here: {reason}")
+    model = LocalModel(tmp_path_factory.mktemp("llm-local"))
+    yield model
+    model.stop()
+
+
+@pytest.fixture(scope="session")
+def corpus_server(corpus_services: Services) -> Iterator[str]:
+    """One `coach serve` over the ingested corpus for every test that only needs a running app
+    (API, browser, retry): a server takes seconds to start, so they share it. Tests that need other
+    settings (a login, the LLM engine) or must not see others' sessions start their own."""
+    from live_server import coach_server
+
+    with coach_server(corpus_services.settings.data_dir) as url:
+        yield url

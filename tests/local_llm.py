@@ -18,6 +18,11 @@ from live_server import free_port
 from app.engines.local_model import MODEL_NAME, default_cache_dir, ensure_model
 from app.errors import CoachError
 
+# Threads waiting passively (OMP_WAIT_POLICY=PASSIVE). Two, not one: measured here with the
+# machine's load at 11-14 on 2 cores, one thread let a judge call run past the 300 s timeout, as a
+# single thread gets only one share of a contended CPU.
+THREADS = 2
+
 # Read before conftest points COACH_DATA_DIR at a temporary folder: the model lives in the real
 # cache, where `make test` (or `make llm-local`) installed it.
 MODEL_DIR = default_cache_dir()
@@ -52,7 +57,7 @@ def _post(url: str, body: dict[str, Any], timeout: float = 30) -> Any:
 class LocalModel:
     """`coach llm-local` in a subprocess; stop() kills it (the model dying mid-interview)."""
 
-    def __init__(self, log_dir: Path, threads: int = 2) -> None:
+    def __init__(self, log_dir: Path, threads: int = THREADS) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.base_url = f"{self.url}/v1"

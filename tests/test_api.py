@@ -5,18 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from live_server import coach_server
 from test_scoring import STRONG
-
-from app.services import Services
 
 
 @pytest.fixture(scope="module")
-def client(corpus_services: Services) -> Iterator[object]:
+def client(corpus_server: str) -> Iterator[object]:
     from gradio_client import Client
 
-    with coach_server(corpus_services.settings.data_dir) as url:
-        yield Client(url, verbose=False)
+    yield Client(corpus_server, verbose=False)
 
 
 def test_endpoints_are_pinned(client: object) -> None:

@@ -10,9 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from live_server import coach_server
-
-from app.services import Services
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -35,7 +32,7 @@ if not Path(CHROMIUM).exists():
 
 
 @pytest.fixture(scope="module")
-def page(corpus_services: Services) -> Iterator[Any]:
+def page(corpus_server: str) -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.skip(
             "chromium is not installed: browser tests skipped (make test installs it when run as root)"
@@ -43,7 +40,8 @@ def page(corpus_services: Services) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
-    with coach_server(corpus_services.settings.data_dir) as url, sync_playwright() as pw:
+    url = corpus_server
+    with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         tab = browser.new_page(viewport={"width": 1280, "height": 1400})
         errors: list[str] = []

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from live_server import coach_server
 from test_hardening_cli import run_coach
 from test_interview import FEED_FOCUS, WEAK_ON_TOPIC, make_services
 from test_scoring import STRONG
@@ -171,11 +170,10 @@ def test_cli_shows_the_model_answer_and_the_comparison_after_retry(
 
 
 @pytest.fixture(scope="module")
-def client(corpus_services: Services) -> Iterator[Any]:
+def client(corpus_server: str) -> Iterator[Any]:
     from gradio_client import Client
 
-    with coach_server(corpus_services.settings.data_dir) as url:
-        yield Client(url, verbose=False)
+    yield Client(corpus_server, verbose=False)
 
 
 def test_retry_practice_and_model_answers_over_the_api(client: Any) -> None:

@@ -3,7 +3,9 @@
 The model is small and its grades are arbitrary, so these tests check the plumbing, never a grade:
 structured output reaches the card, usage comes from the server, the app's honesty rules hold on
 whatever the model said, a model that dies mid-interview falls back visibly, and a whole interview
-streams into the page in Chromium. `make test-llm-local` installs the model and runs them (not yet part of `make test`); without it they skip loudly.
+streams into the page in Chromium. `make test` installs the model
+(`make llm-local-for-tests`) and runs them, as does `make test-llm-local`; without it they skip loudly.
+The server is one for the whole run (the `local_model` fixture in conftest.py).
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,15 +56,6 @@ TIMEOUT_S = 300  # the app's per-call timeout here: a loaded 2-core machine is s
 # A judge's JSON from this model takes 200-700 tokens; the app's default cap (2,000) would let a
 # rambling reply run for minutes on 2 cores, so the tests set COACH_LLM_MAX_TOKENS lower.
 MAX_COMPLETION_TOKENS = 800
-
-
-@pytest.fixture(scope="module")
-def local_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalModel]:
-    if REASON:
-        pytest.skip(f"the local model cannot run here: {REASON}")
-    model = LocalModel(tmp_path_factory.mktemp("llm-local"))
-    yield model
-    model.stop()
 
 
 def llm_settings(data_dir: Path, model: LocalModel) -> Settings:
@@ -135,6 +127,11 @@ def test_quotes_on_the_card_appear_verbatim_in_the_answer(judged: Judged) -> Non
             assert dim.evidence, dim
 
 
+# Another full judge call (minutes on a loaded 2-core machine): `make test-llm-local` runs it; in
+# `make test` the honesty rules are checked on the one judged answer above (verbatim quotes, a
+# score above 3 only with a quote), and the non-answer rule against a scripted endpoint in
+# test_hardening_engine.py.
+@pytest.mark.slow
 @pytest.mark.parametrize("non_answer", ["I don't know."])
 def test_a_non_answer_scores_one_whatever_the_model_said(
     non_answer: str, local_model: LocalModel, tmp_path: Path
@@ -206,7 +203,12 @@ def _watch_stream(page: Any, number: int, total: int, before: str, timeout_s: fl
             seen.append(last)
             changed = time.monotonic()
         settled = time.monotonic() - changed > 2 and loading.count() == 0
-        if seen and settled and re.match(rf"Question {number} of {total} \((easy|medium|hard)\): ", last):
+        # (after a skip, the skipped question's model answer comes first in the same message)
+        if (
+            seen
+            and settled
+            and re.search(rf"(?m)^Question {number} of {total} \((easy|medium|hard)\): ", last)
+        ):
             return seen
         time.sleep(0.05)
     page.screenshot(path=str(ARTIFACTS / "local-llm-stuck.png"), full_page=True)

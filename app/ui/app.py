@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import gradio as gr
 from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from app.services import Services
 from app.ui import bank_tab, feedback_tab, interview_tab, progress_tab
@@ -17,6 +23,9 @@ from app.ui.login import ClientAddress
 
 TITLE = "MLE Interview Coach"
 STATIC = Path(__file__).parent / "static"
+# Says whether the warm-up is done: 503 {"ready": false} while it runs, then 200 {"ready": true}.
+# The page works before that; a request made earlier just loads what it needs itself.
+READY_PATH = "/coach/ready"
 
 
 def build_app(services: Services) -> gr.Blocks:
@@ -40,20 +49,64 @@ def build_app(services: Services) -> gr.Blocks:
     return demo
 
 
-def launch(demo: gr.Blocks, *, host: str, port: int, auth: Callable[[str, str], bool] | None) -> None:
+class Readiness:
+    """The warm-up, run in a background thread once the server listens, and the route reporting it."""
+
+    def __init__(self, warm_up: Callable[[], None] | None) -> None:
+        self._warm_up = warm_up
+        self.done = threading.Event()
+
+    def route(self) -> Route:
+        async def ready(_: Request) -> JSONResponse:
+            done = self.done.is_set()
+            return JSONResponse({"ready": done}, status_code=200 if done else 503)
+
+        return Route(READY_PATH, ready, methods=["GET"])
+
+    def start(self) -> threading.Thread:
+        thread = threading.Thread(target=self._run, name="coach-warm-up", daemon=True)
+        thread.start()
+        return thread
+
+    def _run(self) -> None:
+        started = time.perf_counter()
+        try:
+            if self._warm_up is not None:
+                self._warm_up()
+        except Exception as err:  # a failed warm-up only makes the first request slower
+            logging.getLogger("coach").warning("warm-up skipped: %s", err)
+        self.done.set()
+        logging.getLogger("coach").info("ready %.1f s after listening", time.perf_counter() - started)
+
+
+def launch(
+    demo: gr.Blocks,
+    *,
+    host: str,
+    port: int,
+    auth: Callable[[str, str], bool] | None,
+    warm_up: Callable[[], None] | None = None,
+) -> None:
     """Serve on host:port; never a public share link. auth is the login check (cli.login_check:
-    the users of the sessions database, or COACH_AUTH's one user, throttled), or None."""
+    the users of the sessions database, or COACH_AUTH's one user, throttled), or None.
+
+    The page is served first; warm_up (loading the embedding model, the store and the interview
+    graph) then runs in a background thread, and READY_PATH says when it is done."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the entry point's choice, not an import's
+    readiness = Readiness(warm_up)
     demo.queue(default_concurrency_limit=8, max_size=256)
     demo.launch(
         server_name=host,
         server_port=port,
         share=False,
         auth=auth,
-        app_kwargs={"middleware": [Middleware(ClientAddress)]},
+        app_kwargs={"middleware": [Middleware(ClientAddress)], "routes": [readiness.route()]},
         max_file_size=MAX_UPLOAD,
         show_error=True,
         footer_links=["api"],
         css=(STATIC / "coach.css").read_text(encoding="utf-8"),
         js=(STATIC / "coach.js").read_text(encoding="utf-8"),
+        prevent_thread_lock=True,
     )
+    readiness.start()
+    demo.block_thread()
