@@ -110,6 +110,21 @@ def test_another_users_document_is_not_found_through_the_api(server: str) -> Non
     )
 
 
+def test_a_drill_belongs_to_the_user_who_practises_it(server: str) -> None:  # noqa: F811
+    # a practice question (the drill buttons' API) is the user's session: in their list, theirs to
+    # retry, and "not found" to anyone else
+    ada, bob = client(server, "ada"), client(server, "bob")
+    drill = ada.predict(question_id="msd-news-feed-ranking", follow_ups=2, api_name="/practice")
+    sid = drill["session_id"]
+    assert sid in [row["session_id"] for row in ada.predict(api_name="/sessions")]
+    assert sid not in [row["session_id"] for row in bob.predict(api_name="/sessions")]
+    ada.predict(session_id=sid, text=WEAK_ON_TOPIC, api_name="/answer")
+    with pytest.raises(Exception, match=f"no session with id '{sid}'"):
+        bob.predict(session_id=sid, api_name="/retry")
+    again = ada.predict(session_id=sid, api_name="/retry")
+    assert again["session_id"] == sid and again["messages"]
+
+
 # -- two users in two browser contexts ------------------------------------------------------------
 @pytest.mark.browser
 def test_two_users_in_two_browsers_see_only_their_own(server: str, tmp_path: Path) -> None:  # noqa: F811

@@ -162,16 +162,26 @@ def register_api(services: Services) -> None:
             "model_answers": [a.model_dump() for a in handlers.model_answers(services, step.messages)],
         }
 
-    def retry(session_id: str) -> dict[str, Any]:
-        """Re-ask the last question as a new attempt; its scorecard says what changed."""
-        return _step_reply(_call(lambda: services.interviews().answer(session_arg(session_id), "retry")))
+    def retry(session_id: str, request: gr.Request = None) -> dict[str, Any]:  # type: ignore[assignment]
+        """Re-ask the last question of one of your sessions as a new attempt; its scorecard says
+        what changed."""
 
-    def practice(question_id: str, follow_ups: int = 2) -> dict[str, Any]:
-        """Start a one-question practice interview on a bank question (a drill)."""
+        def run() -> Any:
+            return services.interviews().answer(session_arg(session_id), "retry", owner=owner_of(request))
+
+        return _step_reply(_call(run))
+
+    def practice(
+        question_id: str,
+        follow_ups: int = 2,
+        request: gr.Request = None,  # type: ignore[assignment]  # filled in by Gradio
+    ) -> dict[str, Any]:
+        """Start a one-question practice interview on a bank question (a drill), as your session."""
 
         def run() -> handlers.InterviewView:
             qid = text_arg("question_id", question_id, MAX_ID, required=True).strip()
-            return handlers.start_practice(services, qid, whole_arg("follow_ups", follow_ups, 0, 5))
+            follow = whole_arg("follow_ups", follow_ups, 0, 5)
+            return handlers.start_practice(services, qid, follow, owner_of(request))
 
         view = _call(run)
         return {"session_id": view.session_id, "messages": view.texts}
