@@ -22,6 +22,7 @@ from app.store.ingest import ingest
 from evals import interview_tokens
 
 DOC = PROJECT_ROOT / "docs" / "PERFORMANCE.md"
+REPLICAS_HEADING = "## Replicas"  # that section is measured by `make bench-replicas` and kept here
 REPORT = PROJECT_ROOT / "evals" / "reports" / "bench.json"
 RETRIEVAL = PROJECT_ROOT / "evals" / "data" / "retrieval.v1.jsonl"
 NATURAL = PROJECT_ROOT / "evals" / "data" / "retrieval.v2.jsonl"
@@ -383,6 +384,8 @@ def write_doc(figures: dict[str, Any]) -> None:
             )
     table = "\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows)
     DOC.parent.mkdir(parents=True, exist_ok=True)
+    old = DOC.read_text(encoding="utf-8") if DOC.exists() else ""
+    replicas = old[old.index(REPLICAS_HEADING) :] if REPLICAS_HEADING in old else ""  # bench_replicas'
     DOC.write_text(
         "# Performance\n\n"
         "Measured by `make bench` (evals/bench.py) in one run; re-run it to refresh this page.\n\n"
@@ -406,6 +409,7 @@ def write_doc(figures: dict[str, Any]) -> None:
         "In the no-think-time row every user first connects (a barrier), then all 50 start and "
         "answer together: a burst of ~200 calls that the server, one Python process, serves at "
         "about 50 turns/s, so the last turns of each wave wait ~1 s in the queue.\n"
+        + (f"\n{replicas}" if replicas else "")
     )
 
 

@@ -110,6 +110,18 @@ def ingest_corpus(setup: Setup, data_dir: Path) -> None:
     subprocess.run([coach, "ingest"], env=setup.env(data_dir), check=True, capture_output=True, timeout=1800)
 
 
+def warm_cache(ingested: Path, data_dir: Path) -> None:
+    """The vector cache `coach ingest` filled, copied to a replica's data dir, as running
+    `coach ingest` on that replica would leave it (docs/DEPLOY.md): otherwise its first answer to
+    each question embeds that question's talking points, and the figure measures a cold start."""
+    name = "corpus_vectors.npz"
+    source = Settings(data_dir=ingested).cache_dir / name
+    target = Settings(data_dir=data_dir).cache_dir / name
+    if source.exists() and source != target:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+
+
 def copy_store(source: Settings, target: Settings) -> None:
     """The ingested corpus, vectors and all, from one store into another: embedding it twice would
     only make the run longer (minutes on a busy machine) and measure nothing new."""
@@ -179,6 +191,7 @@ def run(setup: Setup, users: int, root: Path) -> dict[str, Any]:
     ]
     for folder in {*dirs, shared}:
         folder.mkdir(parents=True, exist_ok=True)
+        warm_cache(root / "ingest", folder)
     share = [users // setup.replicas + (i < users % setup.replicas) for i in range(setup.replicas)]
     procs = [
         ctx.Process(target=replica, args=(setup, str(folder), n, i, out))
