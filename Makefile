@@ -84,8 +84,11 @@ format: install
 
 bench: install
 	$(BIN)/python -m evals.bench
+	@echo "The replica figures (100 users over two replicas on PostgreSQL + chroma run, and one replica"
+	@echo "on SQLite) are a separate, slower target: make bench-replicas (docs/PERFORMANCE.md, Replicas)."
 
-# 100 concurrent users over two replicas on a real PostgreSQL, and one replica on SQLite (issue 18)
+# 100 concurrent users over two replicas on a real PostgreSQL and a real `chroma run`, and one replica
+# on SQLite (issue 18); about 25 minutes on 2 busy cores, so not part of `make bench`
 bench-replicas: install
 	$(BIN)/python -m evals.bench_replicas 100
 

@@ -384,7 +384,7 @@ def write_doc(figures: dict[str, Any]) -> None:
             )
     table = "\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows)
     DOC.parent.mkdir(parents=True, exist_ok=True)
-    # Sections measured by other scripts (start-up, the test suite) follow KEPT and are kept as they are.
+    # Sections measured by other scripts (start-up, the test suite, replicas) follow KEPT, kept as they are.
     kept = DOC.read_text().partition(KEPT)[2] if DOC.exists() else ""
     DOC.write_text(
         "# Performance\n\n"

@@ -17,7 +17,7 @@ from app.config import PROJECT_ROOT
 from app.corpus.loader import load_phrasing_file, load_question_file, load_rubric_file, read_yaml
 from app.corpus.models import QuestionFile, Rubric
 from app.errors import CorpusError, UserInputError
-from app.store.vectors import Chunk, CorpusStore
+from app.store.vectors import OWNED, Chunk, CorpusStore
 
 TEXT_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
 YAML_SUFFIXES = frozenset({".yaml", ".yml"})
@@ -138,12 +138,15 @@ def _splitter() -> RecursiveCharacterTextSplitter:
     )
 
 
-def text_chunks(source: str, path: Path, text: str, kind: str) -> list[Chunk]:
-    """Token-sized chunks of a Markdown or text file."""
+def text_chunks(
+    source: str, path: Path, text: str, kind: str, extra: Mapping[str, str | int | bool] | None = None
+) -> list[Chunk]:
+    """Token-sized chunks of a Markdown or text file (extra: more metadata, e.g. its owner)."""
     title = next((ln[2:].strip() for ln in text.splitlines() if ln.startswith("# ")), path.name)
     pieces = [p for p in _splitter().split_text(text) if p.strip()]
     return [
-        _chunk(source, piece, {"kind": kind, "title": title, "chunk": i}) for i, piece in enumerate(pieces)
+        _chunk(source, piece, {"kind": kind, "title": title, "chunk": i, **(extra or {})})
+        for i, piece in enumerate(pieces)
     ]
 
 
@@ -190,7 +193,9 @@ def id_clash(path: Path, chunks: list[Chunk], owners: dict[str, str]) -> str | N
     return None
 
 
-def chunks_for(path: Path, kind: str | None, warn: Warn) -> list[Chunk] | None:
+def chunks_for(
+    path: Path, kind: str | None, warn: Warn, extra: Mapping[str, str | int | bool] | None = None
+) -> list[Chunk] | None:
     """All chunks of one file, or None when the file is skipped (its old chunks are kept)."""
     source = source_key(path)
     if path.suffix.lower() in YAML_SUFFIXES:
@@ -206,7 +211,7 @@ def chunks_for(path: Path, kind: str | None, warn: Warn) -> list[Chunk] | None:
         warn(f"skipped {path}: empty file")
         return []
     default_kind = "guide" if path.parent.name == "guides" else "document"
-    return text_chunks(source, path, text, kind or default_kind)
+    return text_chunks(source, path, text, kind or default_kind, extra)
 
 
 def _in_scope(source: str, roots: Iterable[Path]) -> bool:
@@ -225,11 +230,13 @@ def ingest(
     warn: Warn | None = None,
     progress: bool | None = None,
     reserved: Mapping[str, Path] | None = None,
+    owner: str | None = None,
 ) -> IngestReport:
     """Upsert new chunks, keep unchanged ones, remove chunks of files that changed or are gone.
 
     Question ids are unique across the store: `reserved` (the bank's ids and their files) and ids
     already stored belong to their file; a file reusing one is refused, and its old chunks kept.
+    owner: the user whose uploaded document this is; its chunks are then seen by that user alone.
     """
     report = IngestReport()
     started = time.perf_counter()
@@ -249,7 +256,7 @@ def ingest(
     for path in tqdm(files, desc="ingest", unit="file", disable=not progress, leave=False):
         source = source_key(path)
         seen_sources.add(source)
-        chunks = chunks_for(path, kind, note)
+        chunks = chunks_for(path, kind, note, {"owner": owner, OWNED: True} if owner else None)
         if chunks is None:
             continue
         clash = id_clash(path, chunks, owners)

@@ -61,8 +61,24 @@ def open_client(settings: Settings) -> Any:
         raise StoreError(f"cannot open the Chroma store at {where}: {err}") from err
 
 
-def _where(filters: dict[str, str | None]) -> dict[str, Any] | None:
-    clauses = [{key: value} for key, value in filters.items() if value]
+# Every search passes one of these; only ANY_OWNER (the operator's `coach search`) sees all documents.
+ANY_OWNER = object()
+OWNED = "owned"  # metadata flag on a user's uploaded document chunks, next to "owner"
+
+
+def visible_to(owner: str | None) -> dict[str, Any]:
+    """Which chunks a user may see: the corpus and guides, and their own uploaded documents only.
+
+    owner None is the single-user local mode: every chunk that no user owns (Chroma's $ne also
+    matches a chunk without the key, so documents ingested before owners existed stay visible).
+    """
+    if owner is None:
+        return {OWNED: {"$ne": True}}
+    return {"$or": [{"kind": {"$ne": "document"}}, {"owner": owner}]}
+
+
+def _where(filters: dict[str, str | None], *extra: dict[str, Any]) -> dict[str, Any] | None:
+    clauses = [{key: value} for key, value in filters.items() if value] + list(extra)
     if not clauses:
         return None
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
@@ -130,12 +146,14 @@ class CorpusStore:
         kind: str | None = None,
         difficulty: str | None = None,
         exclude_question_ids: Sequence[str] = (),
+        owner: str | None | object = ANY_OWNER,
     ) -> list[Hit]:
-        """The k chunks closest in meaning to query, filtered by metadata."""
-        where = _where({"track": track, "kind": kind, "difficulty": difficulty})
+        """The k chunks closest in meaning to query, filtered by metadata; with an owner (None is
+        the local mode), only the chunks visible_to that owner."""
+        extra = [] if owner is ANY_OWNER else [visible_to(owner)]  # type: ignore[arg-type]
         if exclude_question_ids:
-            clause = {"question_id": {"$nin": list(exclude_question_ids)}}
-            where = {"$and": [where, clause]} if where else clause
+            extra.append({"question_id": {"$nin": list(exclude_question_ids)}})
+        where = _where({"track": track, "kind": kind, "difficulty": difficulty}, *extra)
         result = self._collection.query(
             query_texts=[query],
             n_results=max(1, k),

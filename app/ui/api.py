@@ -1,5 +1,5 @@
 """API endpoints for gradio_client, pinned by name: /start_interview, /answer, /sessions,
-/resume, /transcript, /feedback, /search.
+/resume, /transcript, /feedback, /search, /documents, /add_document.
 
 With a login (`coach users`), each call acts for the logged-in user: their sessions only, and any
 other id is "not found".
@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import re
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -21,12 +23,14 @@ from app.errors import UserInputError
 from app.services import Services
 from app.sessions import transcripts
 from app.store.vectors import KINDS
-from app.ui import bank, handlers
+from app.ui import bank, documents, handlers
 from app.ui.common import MAX_QUESTION, MAX_TEXT, page_error
 
 log = logging.getLogger("coach.api")
 
 MAX_ID = 64
+MAX_DOCUMENT_NAME = 80
+MAX_DOCUMENT_TEXT = 200_000
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
@@ -110,19 +114,24 @@ def register_api(services: Services) -> None:
         questions: int = 3,
         follow_ups: int = 2,
         focus: str = "",
+        focus_document: str = "",
         request: gr.Request = None,  # type: ignore[assignment]  # filled in by Gradio
     ) -> dict[str, Any]:
-        """Start a mock interview; returns the session id and the first question."""
+        """Start a mock interview; returns the session id and the first question. focus: a job
+        description's text, or focus_document: the name of one of your documents."""
 
         def run() -> handlers.InterviewView:
+            owner = owner_of(request)
+            text = text_arg("focus", focus, MAX_TEXT)
+            doc = text_arg("focus_document", focus_document, MAX_DOCUMENT_NAME).strip()
             return handlers.start_interview(
                 services,
                 choice_arg("track", track, TRACKS),
                 choice_arg("difficulty", difficulty, DIFFICULTIES),
                 whole_arg("questions", questions, 1, 20),
                 whole_arg("follow_ups", follow_ups, 0, 5),
-                text_arg("focus", focus, MAX_TEXT),
-                owner=owner_of(request),
+                text or documents.document_text(services, doc, owner),
+                owner=owner,
             )
 
         view = _call(run)
@@ -153,16 +162,26 @@ def register_api(services: Services) -> None:
             "model_answers": [a.model_dump() for a in handlers.model_answers(services, step.messages)],
         }
 
-    def retry(session_id: str) -> dict[str, Any]:
-        """Re-ask the last question as a new attempt; its scorecard says what changed."""
-        return _step_reply(_call(lambda: services.interviews().answer(session_arg(session_id), "retry")))
+    def retry(session_id: str, request: gr.Request = None) -> dict[str, Any]:  # type: ignore[assignment]
+        """Re-ask the last question of one of your sessions as a new attempt; its scorecard says
+        what changed."""
 
-    def practice(question_id: str, follow_ups: int = 2) -> dict[str, Any]:
-        """Start a one-question practice interview on a bank question (a drill)."""
+        def run() -> Any:
+            return services.interviews().answer(session_arg(session_id), "retry", owner=owner_of(request))
+
+        return _step_reply(_call(run))
+
+    def practice(
+        question_id: str,
+        follow_ups: int = 2,
+        request: gr.Request = None,  # type: ignore[assignment]  # filled in by Gradio
+    ) -> dict[str, Any]:
+        """Start a one-question practice interview on a bank question (a drill), as your session."""
 
         def run() -> handlers.InterviewView:
             qid = text_arg("question_id", question_id, MAX_ID, required=True).strip()
-            return handlers.start_practice(services, qid, whole_arg("follow_ups", follow_ups, 0, 5))
+            follow = whole_arg("follow_ups", follow_ups, 0, 5)
+            return handlers.start_practice(services, qid, follow, owner_of(request))
 
         view = _call(run)
         return {"session_id": view.session_id, "messages": view.texts}
@@ -223,7 +242,13 @@ def register_api(services: Services) -> None:
         card: dict[str, Any] = _call(run)
         return card
 
-    def search(query: str, k: int = 5, track: str = "any", kind: str = "any") -> list[dict[str, Any]]:
+    def search(
+        query: str,
+        k: int = 5,
+        track: str = "any",
+        kind: str = "any",
+        request: gr.Request = None,  # type: ignore[assignment]  # filled in by Gradio
+    ) -> list[dict[str, Any]]:
         """Semantic search over the question bank, guides and your documents."""
 
         def run() -> tuple[list[list[object]], str]:
@@ -233,11 +258,35 @@ def register_api(services: Services) -> None:
                 choice_arg("track", track, TRACKS),
                 choice_arg("kind", kind, KINDS),
                 whole_arg("k", k, 1, 20),
+                owner_of(request),
             )
 
         rows, _ = _call(run)
         keys = ["rank", "score", "kind", "track", "difficulty", "id", "text", "source"]
         return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def my_documents(request: gr.Request = None) -> list[str]:  # type: ignore[assignment]
+        """The names of your uploaded documents (job descriptions, notes)."""
+        names: list[str] = _call(lambda: documents.list_documents(services, owner_of(request)))
+        return names
+
+    def add_document(
+        name: str,
+        text: str,
+        request: gr.Request = None,  # type: ignore[assignment]  # filled in by Gradio
+    ) -> dict[str, Any]:
+        """Add a document (a .md or .txt name and its text); only you see it and can focus on it."""
+
+        def run() -> tuple[str, list[str]]:
+            filename = Path(text_arg("name", name, MAX_DOCUMENT_NAME, required=True).strip()).name
+            body = text_arg("text", text, MAX_DOCUMENT_TEXT, required=True)
+            with tempfile.TemporaryDirectory(prefix="coach-upload-") as folder:
+                upload = Path(folder) / (filename or "document.md")
+                upload.write_text(body, encoding="utf-8")
+                return documents.add_document(services, str(upload), owner_of(request))
+
+        message, names = _call(run)
+        return {"message": message, "documents": names}
 
     gr.api(start_interview, api_name="start_interview")
     gr.api(answer, api_name="answer")
@@ -248,3 +297,5 @@ def register_api(services: Services) -> None:
     gr.api(search, api_name="search")
     gr.api(retry, api_name="retry")
     gr.api(practice, api_name="practice")
+    gr.api(my_documents, api_name="documents")
+    gr.api(add_document, api_name="add_document")

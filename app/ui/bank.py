@@ -22,15 +22,15 @@ def _snippet(text: object, limit: int = 140) -> str:
 
 
 def search_bank(
-    services: Services, query: str, track: str, kind: str, k: float
+    services: Services, query: str, track: str, kind: str, k: float, owner: str | None = None
 ) -> tuple[list[list[object]], str]:
-    """Rows for the results table and a one-line status."""
+    """Rows for the results table and a one-line status; documents: the owner's own only."""
     query = (query or "").strip()
     if not query:
         raise UserInputError("Type what you want to practise, e.g. 'design a feed ranking system'.")
     if len(query) > MAX_QUERY_CHARS:
         raise UserInputError(f"The query is over {MAX_QUERY_CHARS} characters; shorten it.")
-    hits = services.store.search(query, k=int(k), track=_clean(track), kind=_clean(kind))
+    hits = services.store.search(query, k=int(k), track=_clean(track), kind=_clean(kind), owner=owner)
     rows: list[list[object]] = [
         [
             rank,

@@ -58,8 +58,8 @@ def build(services: Services, interview: InterviewTab, tabs: gr.Tabs) -> None:
     practise = gr.Button("Practise this question", variant="primary", visible=False, elem_id="bank-practise")
     detail = gr.Markdown(elem_id="bank-detail")
 
-    def do_search(q: str, t: str, kd: str, n: float) -> tuple[list[list[object]], str]:
-        rows, note = bank.search_bank(services, q, t, kd, n)
+    def do_search(q: str, t: str, kd: str, n: float, request: gr.Request) -> tuple[list[list[object]], str]:
+        rows, note = bank.search_bank(services, q, t, kd, n, owner_of(request))
         return _search_rows(rows), note
 
     def pick(evt: gr.SelectData) -> str:
@@ -94,16 +94,20 @@ def build(services: Services, interview: InterviewTab, tabs: gr.Tabs) -> None:
 
 def documents_panel(services: Services, interview: InterviewTab) -> None:
     """Upload a job description or notes; an interview can then focus on it."""
-    with gr.Accordion("Your documents (job descriptions, notes)", open=False):
+    with gr.Accordion("Your documents (job descriptions, notes)", open=False) as panel:
         upload = gr.File(label="Add a .md or .txt file", file_types=[".md", ".txt"], type="filepath")
         status = gr.Markdown()
-        listing = gr.Markdown(_names(documents.list_documents(services)))
+        listing = gr.Markdown(elem_id="my-documents")  # filled per user when opened: names are private
 
-    def do_upload(path: str | None) -> tuple[Any, ...]:
-        message, names = documents.add_document(services, path)
+    def do_upload(path: str | None, request: gr.Request) -> tuple[Any, ...]:
+        message, names = documents.add_document(services, path, owner_of(request))
         return views.esc(message), _names(names), gr.update(choices=names)
 
+    def do_list(request: gr.Request) -> str:
+        return _names(documents.list_documents(services, owner_of(request)))
+
     private(upload.upload, do_upload, upload, [status, listing, interview.focus_doc])
+    private(panel.expand, do_list, None, listing)
 
 
 def _names(names: list[str]) -> str:

@@ -1,29 +1,55 @@
-"""Your documents: job descriptions and notes, ingested so an interview can focus on them."""
+"""Your documents: job descriptions and notes, ingested so an interview can focus on them.
+
+Each user's documents are theirs alone: a folder per user under the data dir, and their chunks in
+the store carry the owner, so search shows them to that user only. Without a login (owner None,
+the single-user local mode) the documents folder is the one it always was.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import re
 import shutil
 from pathlib import Path
 
-from app.errors import UserInputError
+from app.errors import NotFoundError, UserInputError
 from app.services import Services
 from app.store.ingest import MAX_FILE_BYTES, ingest
 
 ALLOWED = (".md", ".markdown", ".txt")
+PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")  # as `coach users` names are
 
 
-def documents_dir(services: Services) -> Path:
+def _owner_folder(owner: str) -> str:
+    """A folder name for a user: the name itself when it is a plain account name, else a digest
+    (a COACH_AUTH name may hold any character, and must not reach outside the folder)."""
+    if PLAIN_NAME.fullmatch(owner):
+        return owner
+    return "user-" + hashlib.sha256(owner.encode("utf-8")).hexdigest()[:24]
+
+
+def documents_dir(services: Services, owner: str | None = None) -> Path:
+    """The owner's documents folder (created when missing)."""
     folder = services.settings.data_dir / "documents"
+    if owner is not None:
+        folder = services.settings.data_dir / "user_documents" / _owner_folder(owner)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
-def list_documents(services: Services) -> list[str]:
-    return sorted(p.name for p in documents_dir(services).iterdir() if p.suffix.lower() in ALLOWED)
+def list_documents(services: Services, owner: str | None = None) -> list[str]:
+    """The owner's document names, sorted."""
+    return sorted(
+        p.name
+        for p in documents_dir(services, owner).iterdir()
+        if p.is_file() and p.suffix.lower() in ALLOWED
+    )
 
 
-def add_document(services: Services, upload_path: str | None) -> tuple[str, list[str]]:
-    """Copy an uploaded file into the data dir and ingest it; a clear message on bad files."""
+def add_document(
+    services: Services, upload_path: str | None, owner: str | None = None
+) -> tuple[str, list[str]]:
+    """Copy an uploaded file into the owner's folder and ingest it; a clear message on bad files."""
     if not upload_path:
         raise UserInputError("Choose a .md or .txt file to upload.")
     source = Path(upload_path)
@@ -39,16 +65,17 @@ def add_document(services: Services, upload_path: str | None) -> tuple[str, list
     except UnicodeDecodeError:
         raise UserInputError("That file is not UTF-8 text.") from None
     name = "".join(c if c.isalnum() or c in "-_." else "_" for c in source.name)[:80]
-    target = documents_dir(services) / name
+    target = documents_dir(services, owner) / name
     shutil.copyfile(source, target)
-    report = ingest(services.store, [target], kind="document")
-    return f"Added {name}: {report.chunks} chunks.", list_documents(services)
+    report = ingest(services.store, [target], kind="document", owner=owner)
+    return f"Added {name}: {report.chunks} chunks.", list_documents(services, owner)
 
 
-def document_text(services: Services, name: str | None) -> str:
+def document_text(services: Services, name: str | None, owner: str | None = None) -> str:
+    """The text of one of the owner's documents; another user's name is "not found" as any other."""
     if not name:
         return ""
-    path = documents_dir(services) / Path(name).name
-    if not path.is_file():
-        raise UserInputError(f"No document named {name}.")
+    path = documents_dir(services, owner) / Path(name).name
+    if not path.is_file() or path.suffix.lower() not in ALLOWED:
+        raise NotFoundError(f"No document named {name} among your documents; upload it under Question bank.")
     return path.read_text(encoding="utf-8")

@@ -83,8 +83,9 @@ def build(services: Services) -> InterviewTab:
         difficulty = gr.Dropdown(choices(DIFFICULTIES), value="any", label="Difficulty", min_width=120)
         questions = gr.Slider(1, 10, value=3, step=1, label="Questions", min_width=150)
         follow_ups = gr.Slider(0, 4, value=2, step=1, label="Follow-ups per question", min_width=150)
-    with gr.Accordion("Focus on a job description (optional)", open=False):
-        focus_doc = gr.Dropdown(documents.list_documents(services), label="One of your documents", value=None)
+    with gr.Accordion("Focus on a job description (optional)", open=False) as focus_panel:
+        # the choices are filled per user when the panel opens: document names are private
+        focus_doc = gr.Dropdown([], label="One of your documents", value=None, elem_id="focus-doc")
         focus = gr.Textbox(label="…or paste it here", lines=4, max_length=MAX_TEXT)
     with gr.Row(elem_classes="coach-actions"):
         start = gr.Button("Start interview", variant="primary", elem_id="start-interview")
@@ -172,7 +173,7 @@ def build(services: Services) -> InterviewTab:
     def do_start(
         t: str, d: str, q: float, f: float, doc: str | None, text: str, request: gr.Request
     ) -> tuple[Any, ...]:
-        focus_text = text or documents.document_text(services, doc)
+        focus_text = text or documents.document_text(services, doc, owner_of(request))
         view = handlers.start_interview(services, t, d, q, f, focus_text, owner=owner_of(request))
         return render(view, fresh=True)
 
@@ -216,7 +217,17 @@ def build(services: Services) -> InterviewTab:
     )  # fmt: skip
     ticker.tick(timer_text, [started, track], timer_md, api_visibility="private", show_progress="hidden")
     private(export_btn.click, do_export, session, [md_file, json_file])
+    private(focus_panel.expand, _my_documents(services), None, focus_doc)
     return InterviewTab(outputs, render, practise, focus_doc)
+
+
+def _my_documents(services: Services) -> Callable[[gr.Request], Any]:
+    """The focus picker's choices: the logged-in user's documents only."""
+
+    def run(request: gr.Request) -> Any:
+        return gr.update(choices=documents.list_documents(services, owner_of(request)))
+
+    return run
 
 
 def _command(do_send: Callable[..., Iterator[Any]], name: str) -> Callable[..., Iterator[Any]]:
