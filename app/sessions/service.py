@@ -20,7 +20,7 @@ from app.interview.graph import (
     outbox,
     rebuild_state,
 )
-from app.interview.plan import InterviewConfig
+from app.interview.plan import InterviewConfig, pool_history
 from app.scoring.scorecard import Scorecard, SessionSummary
 from app.sessions.db import ANSWERED_ELSEWHERE, ANY_OWNER, SessionStore, TurnRow
 from app.sessions.transcripts import export
@@ -72,9 +72,11 @@ class InterviewSessions:
 
     def start(self, config: InterviewConfig, owner: str | None = None) -> Step:
         """A new session for owner (None: the single-user local mode)."""
-        config = InterviewConfig(
-            **{**config.__dict__, "exclude": tuple(self.db.recent_question_ids(owner=owner))}
-        ).validate(self.interviewer.bank)
+        recent = self.db.recent_question_ids(owner=owner)
+        history = pool_history(recent_summaries(self.db, owner))
+        config = InterviewConfig(**{**config.__dict__, "exclude": tuple(recent), **history}).validate(
+            self.interviewer.bank
+        )
         session_id = self.db.create_session(config.as_dict(), self.interviewer.engine.name, owner)
         with self.db.locks.hold(session_id):
             state = self.interviewer.start(session_id, config)
@@ -214,6 +216,17 @@ class InterviewSessions:
     # -- transcripts (read from the database alone: app/sessions/transcripts.py) ----------
     def export(self, session_id: str, fmt: str = "md", owner: str | None = None) -> str:
         return export(self.db, session_id, fmt, owner)
+
+
+RECENT_SESSIONS = 10  # how far back drills look for weak dimensions and unreached stages
+
+
+def recent_summaries(
+    db: SessionStore, owner: str | None, limit: int = RECENT_SESSIONS
+) -> list[SessionSummary]:
+    """The owner's most recent finished sessions' summaries (drills pool them)."""
+    rows = [r for r in db.sessions(limit=limit * 3, owner=owner) if r.status == "finished"][:limit]
+    return [s for s in (SessionSummary.stored(r.summary) for r in rows) if s is not None]
 
 
 def _message_of(turn: TurnRow) -> dict[str, Any]:

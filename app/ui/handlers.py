@@ -11,11 +11,12 @@ from typing import Any
 
 from app.errors import UserInputError
 from app.interview.graph import InterviewerMessage
-from app.interview.plan import InterviewConfig, practice_questions
-from app.scoring.scorecard import ModelAnswer, Scorecard, SessionSummary, model_answer
+from app.interview.plan import InterviewConfig, drills_for, pool_history
+from app.scoring.scorecard import Drill, ModelAnswer, Scorecard, SessionSummary, model_answer
 from app.services import Services
 from app.sessions import transcripts
-from app.sessions.service import Step
+from app.sessions.db import SessionRow
+from app.sessions.service import Step, recent_summaries
 from app.ui.labels import ANY
 from app.ui.labels import chosen as _opt
 from app.ui.practice_log import FEEDBACK_MODE, is_feedback
@@ -222,6 +223,19 @@ def feedback(
 
 
 # -- progress ---------------------------------------------------------------------------------
+def progress_drills(services: Services, rows: list[SessionRow], owner: str | None) -> list[Drill]:
+    """Drills pooled over the owner's recent sessions: the weakest dimensions and a design stage
+    none reached, avoiding recent questions, near the latest focus, varying as sessions are added."""
+    history = pool_history(recent_summaries(services.session_db, owner))
+    track = next((row.track for row in rows if row.track), "ml_system_design")
+    focus = next((str(row.config.get("focus") or "") for row in rows if row.config.get("focus")), "")
+    asked = services.session_db.recent_question_ids(limit_sessions=20, owner=owner)
+    seed = rows[0].id if rows else ""
+    return drills_for(
+        services.bank, services.rubric, history["past"], history["unreached"], track, asked, focus, seed
+    )
+
+
 def progress(services: Services, owner: str | None = None) -> dict[str, Any]:
     """The owner's past sessions, per-dimension trend, weakest dimensions and drills, unfinished sessions."""
     rows = services.session_db.sessions(limit=200, owner=owner)
@@ -243,15 +257,6 @@ def progress(services: Services, owner: str | None = None) -> dict[str, Any]:
         for dim, value in summary.dimensions.items():
             trend.append({"session": row.id, "when": when, "dimension": dim, "score": value})
     table.reverse()
-    averages: dict[str, list[float]] = {}
-    for point in trend:
-        averages.setdefault(point["dimension"], []).append(point["score"])
-    weakest = sorted(averages, key=lambda d: sum(averages[d]) / len(averages[d]))[:2]
-    track = next((row.track for row in rows if row.track), "ml_system_design")
-    asked = services.session_db.recent_question_ids(limit_sessions=20, owner=owner)
-    drills = [
-        (dim, services.rubric.dimension(dim).drill, practice_questions(services.bank, dim, track, asked))
-        for dim in weakest
-    ]
+    drills = [(d.dimension, d.drill, d.questions) for d in progress_drills(services, rows, owner)]
     unfinished = [row.id for row in rows if row.status != "finished"]
     return {"table": table, "trend": trend, "drills": drills, "unfinished": unfinished}
