@@ -11,7 +11,7 @@ from typing import TextIO
 from app.corpus.loader import QuestionBank
 from app.errors import UserInputError
 from app.interview.plan import COMMANDS, InterviewConfig
-from app.scoring.scorecard import Scorecard, model_answer
+from app.scoring.scorecard import SessionSummary, model_answer
 from app.services import Services
 from app.sessions.service import InterviewSessions, Step
 from app.sessions.transcripts import export
@@ -79,18 +79,18 @@ def read_file_answers(path: str) -> Iterator[str]:
 def show(step: Step, out: TextIO, bank: QuestionBank | None = None) -> None:
     """A step in the terminal: the score line, any change since a previous attempt, the model
     answer of a question just finished, then the interviewer's words."""
-    if step.card:
-        card = Scorecard.model_validate(step.card)
+    if step.card is not None:
+        card = step.card
         dims = ", ".join(f"{d.id.replace('_', ' ')} {d.score}" for d in card.dimensions)
         note = f"; not an answer: {card.non_answer}" if card.non_answer else ""
         out.write(f"  [scored {card.overall}/5 by {card.engine_label}: {dims}{note}]\n")
         if card.compared:
             out.write(f"  [compared with your previous attempt: {'; '.join(card.compared.lines())}]\n")
     for message in step.messages:
-        finished = message.get("finished")
+        finished = message.finished
         if finished and bank is not None and finished in bank.questions:
             out.write(f"\n{model_answer(bank.get(finished)).as_text()}\n")
-        out.write(f"\nInterviewer: {message['text']}\n")
+        out.write(f"\nInterviewer: {message.text}\n")
     out.flush()
 
 
@@ -168,7 +168,8 @@ def run_sessions(args: argparse.Namespace, services: Services, out: TextIO | Non
         if not rows:
             out.write("no sessions yet: start one with `coach interview`\n")
         for row in rows:
-            overall = (row.summary or {}).get("overall")
+            summary = SessionSummary.stored(row.summary)
+            overall = summary.overall if summary else None
             score = f"{overall}/5" if overall is not None else "-"
             out.write(
                 f"{row.id}  {row.status:<8} {row.track or 'any':<18} {row.questions} q  overall {score}\n"

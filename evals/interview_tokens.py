@@ -149,12 +149,12 @@ def run(data_dir: Path | None = None) -> dict[str, Any]:
         per_answer: list[int] = []
         while not step.done and answered < QUESTIONS * (1 + FOLLOW_UPS):
             before = tally.total
-            last = step.messages[-1] if step.messages else {}
-            if last.get("kind") == "question":
-                text = first_answer(services, str(last.get("question_id")))
+            last = step.messages[-1] if step.messages else None
+            if last is not None and last.kind == "question":
+                text = first_answer(services, str(last.question_id))
             else:
                 text = FOLLOW_UP_ANSWERS[answered % len(FOLLOW_UP_ANSWERS)]
-            asked.add(str(last.get("question_id")))
+            asked.add(str(last.question_id if last else None))
             step = interviews.answer(step.session_id, text)
             per_answer.append(tally.total - before)
             answered += 1

@@ -255,10 +255,10 @@ def test_resume_without_the_checkpoints_file_loses_nothing(tmp_path: Path, corpu
     again = fresh_interviews(data, corpus_services)
     step = again.resume(sid)
     assert again.db.turns(sid) == turns  # nothing asked again, nothing stored
-    assert step.messages[0]["text"] == turns[-1].text and step.seq == turns[-1].seq
+    assert step.messages[0].text == turns[-1].text and step.seq == turns[-1].seq
     assert kept(again.interviewer.state(sid)) == expected
     final = again.answer(sid, WEAK, expect_seq=step.seq)
-    assert final.done and final.summary and final.summary["answered"] == 5
+    assert final.done and final.summary and final.summary.answered == 5
     assert_consistent(again.db, sid)
 
 

@@ -48,8 +48,8 @@ def feed_interview(interviews: InterviewSessions, questions: int = 2, follow_ups
             track="ml_system_design", questions=questions, follow_ups=follow_ups, focus=FEED_FOCUS
         )
     )
-    assert step.messages[0]["kind"] == "question"
-    assert step.messages[0]["question_id"] == "msd-news-feed-ranking"
+    assert step.messages[0].kind == "question"
+    assert step.messages[0].question_id == "msd-news-feed-ranking"
     return step.session_id
 
 
@@ -59,19 +59,19 @@ def test_weak_answer_without_business_value_gets_a_business_follow_up(
     sid = feed_interview(interviews)
     step = interviews.answer(sid, WEAK_ON_TOPIC)
     assert step.card
-    scores = {d["id"]: d["score"] for d in step.card["dimensions"]}
+    scores = {d.id: d.score for d in step.card.dimensions}
     assert scores["business_value"] <= 2
-    assert step.messages[0]["kind"] == "follow_up"
-    assert step.messages[0]["text"] in DIMENSION_VARIANTS["business_value"]
-    assert step.card["follow_up"] == step.messages[0]["text"]
+    assert step.messages[0].kind == "follow_up"
+    assert step.messages[0].text in DIMENSION_VARIANTS["business_value"]
+    assert step.card.follow_up == step.messages[0].text
 
 
 def test_strong_answer_gets_a_deeper_probe_not_a_gap(interviews: InterviewSessions) -> None:
     sid = feed_interview(interviews)
     step = interviews.answer(sid, STRONG)
-    assert step.card and step.card["overall"] >= 4
-    assert [m["kind"] for m in step.messages] == ["follow_up"]
-    assert step.messages[0]["target"].startswith("probe:") and step.card["next"]["depth"]
+    assert step.card and step.card.overall >= 4
+    assert [m.kind for m in step.messages] == ["follow_up"]
+    assert step.messages[0].target.startswith("probe:") and step.card.next.depth
 
 
 def test_follow_ups_are_capped_and_aim_at_new_gaps(interviews: InterviewSessions) -> None:
@@ -79,8 +79,8 @@ def test_follow_ups_are_capped_and_aim_at_new_gaps(interviews: InterviewSessions
     kinds, targets = [], []
     for answer in (WEAK_ON_TOPIC, "We would look at engagement.", "Not sure."):
         step = interviews.answer(sid, answer)
-        kinds.append(step.messages[0]["kind"])
-        targets.append(step.messages[0]["text"])
+        kinds.append(step.messages[0].kind)
+        targets.append(step.messages[0].text)
     assert kinds == ["follow_up", "follow_up", "question"]
     assert targets[0] != targets[1]
 
@@ -89,15 +89,15 @@ def test_commands_hint_repeat_skip_end(interviews: InterviewSessions, corpus_ser
     sid = feed_interview(interviews)
     question = corpus_services.bank.get("msd-news-feed-ranking")
     hint = interviews.answer(sid, "hint").messages[0]
-    assert hint["kind"] == "hint" and hint["text"].startswith("Hint:")
-    assert question.strong_answer.summary not in hint["text"]
-    assert all(tp.point not in hint["text"] for tp in question.talking_points)
+    assert hint.kind == "hint" and hint.text.startswith("Hint:")
+    assert question.strong_answer.summary not in hint.text
+    assert all(tp.point not in hint.text for tp in question.talking_points)
     first_prompt = interviews.db.turns(sid)[0].text
-    assert interviews.answer(sid, "repeat").messages[0]["text"] == first_prompt
+    assert interviews.answer(sid, "repeat").messages[0].text == first_prompt
     skipped = interviews.answer(sid, "skip").messages[0]
-    assert skipped["kind"] == "question" and skipped["question_id"] != "msd-news-feed-ranking"
+    assert skipped.kind == "question" and skipped.question_id != "msd-news-feed-ranking"
     end = interviews.answer(sid, "end")
-    assert end.done and end.messages[0]["kind"] == "summary"
+    assert end.done and end.messages[0].kind == "summary"
     assert interviews.db.session(sid).status == "finished"
     with pytest.raises(UserInputError, match="ended"):
         interviews.answer(sid, "one more answer")
@@ -109,17 +109,17 @@ def test_session_scorecard_after_answers(interviews: InterviewSessions) -> None:
     final = interviews.answer(sid, WEAK_ON_TOPIC)
     assert final.done and final.summary
     summary = final.summary
-    assert summary["answered"] == 2 and set(summary["dimensions"]) == {
+    assert summary.answered == 2 and set(summary.dimensions) == {
         "step_back",
         "business_value",
         "clarity",
         "technical_coverage",
         "tradeoffs",
     }
-    assert summary["best"]["question_id"] == "msd-news-feed-ranking"
-    assert summary["best"]["quote"] in STRONG
-    dimension_drills = [d for d in summary["drills"] if not d["dimension"].startswith("stage:")]
-    assert len(dimension_drills) == 2 and all(d["drill"] for d in summary["drills"])
+    assert summary.best and summary.best.question_id == "msd-news-feed-ranking"
+    assert summary.best.quote in STRONG
+    dimension_drills = [d for d in summary.drills if not d.dimension.startswith("stage:")]
+    assert len(dimension_drills) == 2 and all(d.drill for d in summary.drills)
 
 
 @pytest.mark.parametrize("bad", ["", "   ", "a\x00b", "x" * 20_001])
@@ -164,12 +164,12 @@ def test_answer_stored_but_not_processed_is_replayed_on_resume(
     sid = feed_interview(interviews)
     interviews.db.add_turn(sid, "candidate", "answer", WEAK_ON_TOPIC, "msd-news-feed-ranking")
     step = interviews.resume(sid)
-    assert step.messages and step.messages[0]["kind"] == "follow_up"
+    assert step.messages and step.messages[0].kind == "follow_up"
     roles = [t.role for t in interviews.db.turns(sid)]
     assert roles == ["interviewer", "candidate", "interviewer"]
     again = interviews.resume(sid)  # idempotent: nothing replayed twice
     assert [t.role for t in interviews.db.turns(sid)] == roles
-    assert again.messages[0]["text"] == step.messages[0]["text"]
+    assert again.messages[0].text == step.messages[0].text
 
 
 def test_migrations_are_numbered_and_idempotent(tmp_path: Path) -> None:
@@ -234,9 +234,9 @@ def test_interview_with_the_llm_engine_over_http(
     assert first.text.startswith("Question 1 of 2") and "LLM:" in first.text
     assert first.engine == "llm gpt-4o-mini"
     step = interviews.answer(sid, WEAK_ON_TOPIC)
-    assert step.card and step.card["engine"] == "llm"
-    assert step.messages[0]["kind"] == "follow_up"
-    assert step.messages[0]["text"] == "LLM: and what would that change for the business?"
+    assert step.card and step.card.engine == "llm"
+    assert step.messages[0].kind == "follow_up"
+    assert step.messages[0].text == "LLM: and what would that change for the business?"
     judged = [r for r in server.requests if "Grade one answer" in r.body["messages"][0]["content"]]
     assert WEAK_ON_TOPIC in judged[0].body["messages"][-1]["content"]
     hidden = corpus_services.bank.get("msd-news-feed-ranking").strong_answer.summary
@@ -339,7 +339,7 @@ def test_llm_words_stream_through_the_interview(llm_interviews: tuple[FakeOpenAI
     final = items[-1]
     assert (
         not isinstance(final, str)
-        and final.messages[0]["text"] == "And what would that change for the business?"
+        and final.messages[0].text == "And what would that change for the business?"
     )
 
 

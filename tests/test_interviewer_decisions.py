@@ -66,15 +66,15 @@ def test_the_card_states_exactly_what_is_asked_next(
     for card, messages in scored:
         assert card.next is not None
         if card.next.action == "follow_up":
-            assert messages[0]["kind"] == "follow_up" and messages[0]["text"] == card.follow_up
-            assert messages[0]["target"] == card.next.target
+            assert messages[0].kind == "follow_up" and messages[0].text == card.follow_up
+            assert messages[0].target == card.next.target
         else:
-            assert card.follow_up == "" and messages[0]["kind"] in ("question", "summary")
+            assert card.follow_up == "" and messages[0].kind in ("question", "summary")
 
 
 def test_the_budget_is_spent_while_gaps_remain(interviews: InterviewSessions) -> None:
     steps = run_script(interviews, [WEAK_ON_TOPIC, "Not sure.", "No idea."], follow_ups=2)
-    kinds = [m[0]["kind"] for _, m in steps[:3]]
+    kinds = [m[0].kind for _, m in steps[:3]]
     assert kinds == ["follow_up", "follow_up", "question"]
     assert Scorecard.model_validate(steps[2][0]).next.reason == "follow-up budget used"  # type: ignore[union-attr]
 
@@ -176,7 +176,7 @@ def test_the_scorecard_and_summary_show_the_stage_map(interviews: InterviewSessi
     step = interviews.answer(step.session_id, STRONG)
     card = Scorecard.model_validate(step.card)
     assert {s.status for s in card.stages} >= {"covered"} and all(s.quote in STRONG for s in card.stages)
-    assert step.summary and step.summary["stages"] and "Design stages:" in step.messages[-1]["text"]
+    assert step.summary and step.summary.stages and "Design stages:" in step.messages[-1].text
 
 
 @pytest.mark.parametrize(

@@ -52,46 +52,44 @@ def test_a_finished_question_brings_its_model_answer(
 ) -> None:
     sid = feed(interviews)
     step = interviews.answer(sid, WEAK_ON_TOPIC)
-    assert step.messages[0]["kind"] == "question" and step.messages[0]["finished"] == QID
+    assert step.messages[0].kind == "question" and step.messages[0].finished == QID
     chat = handlers.reply_chat(services, step.messages)
     assert chat[0]["metadata"]["status"] == "done" and QID in chat[0]["metadata"]["title"]
     assert services.bank.get(QID).strong_answer.business_value.split()[0] in chat[0]["content"]
     skipped = interviews.answer(sid, "skip")
-    assert skipped.messages[-1]["kind"] == "summary" and skipped.messages[-1]["finished"]
+    assert skipped.messages[-1].kind == "summary" and skipped.messages[-1].finished
 
 
 def test_retry_re_asks_the_last_question_and_compares_attempts(interviews: InterviewSessions) -> None:
     sid = feed(interviews, questions=2)
     first = interviews.answer(sid, WEAK_ON_TOPIC)
-    second_qid = first.messages[0]["question_id"]
+    second_qid = first.messages[0].question_id
     again = interviews.answer(sid, "retry")
-    assert again.messages[0]["kind"] == "question" and again.messages[0]["question_id"] == QID
+    assert again.messages[0].kind == "question" and again.messages[0].question_id == QID
     assert agrees_with_transcript(interviews, sid)
     better = interviews.answer(sid, STRONG)
     card = Scorecard.model_validate(better.card)
     assert card.compared is not None and card.compared.previous_overall < card.compared.overall
     assert card.compared.now_covered and any("->" in line for line in card.compared.lines())
-    assert better.messages[0]["question_id"] == second_qid  # the question put back is asked again
+    assert better.messages[0].question_id == second_qid  # the question put back is asked again
     answers = [t.text for t in interviews.db.turns(sid) if t.role == "candidate"]
     assert WEAK_ON_TOPIC in answers and STRONG in answers  # both attempts are in the transcript
     assert agrees_with_transcript(interviews, sid)
     ended = interviews.answer(sid, "end")
-    assert (
-        ended.summary and ended.summary["answered"] == 1 and ended.summary["best"]["overall"] == card.overall
-    )
+    assert ended.summary and ended.summary.answered == 1 and ended.summary.best.overall == card.overall
 
 
 def test_retry_before_any_answer_says_what_to_do(interviews: InterviewSessions) -> None:
     sid = feed(interviews)
     note = interviews.answer(sid, "retry").messages[0]
-    assert note["kind"] == "note" and "answer this one first" in note["text"]
+    assert note.kind == "note" and "answer this one first" in note.text
 
 
 def test_one_answer_is_not_called_both_best_and_weakest(interviews: InterviewSessions) -> None:
     sid = feed(interviews, questions=1)
     done = interviews.answer(sid, STRONG)
-    assert done.summary and done.summary["weakest"] is None
-    text = done.messages[-1]["text"]
+    assert done.summary and done.summary.weakest is None
+    text = done.messages[-1].text
     assert "Your answer:" in text and "Weakest answer" not in text and "Best answer" not in text
     assert "Weakest" not in views.summary_markdown(done.summary)
 

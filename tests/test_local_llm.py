@@ -154,18 +154,18 @@ def test_a_model_that_dies_mid_interview_falls_back_visibly(tmp_path: Path) -> N
         sessions = services.interviews("llm")
         step = sessions.start(InterviewConfig(track="ml_system_design", questions=2, follow_ups=0))
         asked = step.messages[-1]
-        assert asked["engine"] == f"llm {MODEL_NAME}", asked
+        assert asked.engine == f"llm {MODEL_NAME}", asked
         dying.stop()
         assert not dying.alive()
         step = sessions.answer(step.session_id, ANSWER)
     finally:
         dying.stop()
     assert step.card is not None
-    assert step.card["engine"] == "offline"
-    assert step.card["fallback_reason"] == "endpoint unreachable"
+    assert step.card.engine == "offline"
+    assert step.card.fallback_reason == "endpoint unreachable"
     nxt = step.messages[-1]
-    assert nxt["kind"] == "question" and nxt["text"].startswith("Question 2 of 2")
-    assert nxt["engine"] == "offline (fallback: endpoint unreachable)"
+    assert nxt.kind == "question" and nxt.text.startswith("Question 2 of 2")
+    assert nxt.engine == "offline (fallback: endpoint unreachable)"
     stored = services.session_db.turns(step.session_id)
     assert stored[-1].engine == "offline (fallback: endpoint unreachable)"
     assert stored[0].engine == f"llm {MODEL_NAME}"

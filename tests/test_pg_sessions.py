@@ -78,7 +78,7 @@ def test_the_chosen_database_and_checkpointer_match(
 def test_an_interview_is_stored_step_by_step(interviews: InterviewSessions) -> None:
     sid = feed_interview(interviews, questions=1, follow_ups=1)
     first = interviews.answer(sid, WEAK_ON_TOPIC)
-    assert first.messages[0]["kind"] == "follow_up" and first.card
+    assert first.messages[0].kind == "follow_up" and first.card
     last = interviews.answer(sid, STRONG, expect_seq=first.seq)
     assert last.done and last.summary
     turns = interviews.db.turns(sid)
@@ -126,7 +126,7 @@ def test_an_answer_a_crash_left_unanswered_is_replied_once(make: Any) -> None:
     first.db.add_turn(sid, "candidate", "answer", WEAK_ON_TOPIC, "msd-news-feed-ranking")
     again = make().interviews("offline")  # another process (or replica) after the crash
     step = again.resume(sid)
-    assert step.messages and step.messages[0]["kind"] == "follow_up"
+    assert step.messages and step.messages[0].kind == "follow_up"
     roles = [t.role for t in again.db.turns(sid)]
     assert roles == ["interviewer", "candidate", "interviewer"]
     assert again.resume(sid).seq == step.seq and [t.role for t in again.db.turns(sid)] == roles

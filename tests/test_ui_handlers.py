@@ -24,7 +24,7 @@ def test_interview_round_trip_in_the_chat(services: Services) -> None:
     assert "offline" in view.engine
     view = handlers.send_answer(services, view.session_id, WEAK_ON_TOPIC, view.chat)
     assert [m["role"] for m in view.chat] == ["assistant", "user", "assistant"]
-    assert view.card and view.card["question_id"] == "msd-news-feed-ranking"
+    assert view.card and view.card.question_id == "msd-news-feed-ranking"
     md = views.scorecard_markdown(view.card)
     assert "Overall" in md and "Try opening with" in md
     marked = views.highlights(view.answer, view.card)

@@ -98,12 +98,23 @@ class Probe(Strict):
     id: str
     kind: ProbeKind
     text: str = Field(min_length=15)
+    # Words of an answer this probe digs into: when the answer uses one, the probe is asked first
+    # and quotes the candidate's phrase around it (lowercase, matched at the start of a word).
+    builds_on: list[str] = Field(default_factory=list)
 
     @field_validator("id")
     @classmethod
     def _slug(cls, value: str) -> str:
         if not SLUG.match(value):
             raise ValueError(f"probe id {value!r} is not a lowercase slug")
+        return value
+
+    @field_validator("builds_on")
+    @classmethod
+    def _lower_words(cls, value: list[str]) -> list[str]:
+        for word in value:
+            if not isinstance(word, str) or not word.strip() or word != word.lower():
+                raise ValueError(f"builds_on word {word!r} must be non-blank lowercase text")
         return value
 
     @field_validator("text")

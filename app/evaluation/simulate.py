@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.corpus.models import Question
+from app.interview.graph import InterviewerMessage
 from app.interview.plan import InterviewConfig
 from app.scoring.gaps import opening_states_idea
 from app.scoring.scorecard import Scorecard
@@ -151,24 +152,25 @@ def has_gaps(card: Scorecard) -> bool:
 def check_turn(
     checks: InterviewerChecks,
     card: Scorecard,
-    messages: list[dict[str, Any]],
+    messages: list[InterviewerMessage],
     first_answer: str,
     used: int,
     limit: int,
 ) -> None:
     """The card's decision against what the interviewer then said."""
-    asked = messages[0] if messages else {}
+    asked = messages[0] if messages else None
+    kind, text = (asked.kind, asked.text) if asked else ("", "")
     decision = card.next
     if decision is None:
         checks.card_asked_mismatches += 1
         return
     if decision.action == "follow_up":
-        if asked.get("kind") != "follow_up" or asked.get("text") != card.follow_up:
+        if kind != "follow_up" or text != card.follow_up:
             checks.card_asked_mismatches += 1
         if decision.target == "dimension:step_back" and opening_states_idea(first_answer):
             checks.step_back_after_clear_opening += 1
         return
-    if asked.get("kind") == "follow_up" or card.follow_up:
+    if kind == "follow_up" or card.follow_up:
         checks.card_asked_mismatches += 1
     if has_gaps(card) and not card.non_answer:
         checks.moves_with_gaps += 1
@@ -181,8 +183,8 @@ def interview(
     bank = sessions.interviewer.bank
     step = sessions.start(config)
     run = PersonaRun(name, step.session_id)
-    prompt, turn, answer_so_far, said = step.messages[-1]["text"], 0, "", ""
-    current = step.messages[-1].get("question_id")
+    prompt, turn, answer_so_far, said = step.messages[-1].text, 0, "", ""
+    current = step.messages[-1].question_id
     follow_ups: list[str] = []
     first_answer, used = "", 0
     for _ in range(config.questions * (config.follow_ups + 1) + 2):
@@ -194,8 +196,8 @@ def interview(
         first_answer = answer if turn == 0 else first_answer
         said += "\n" + answer
         step = sessions.answer(step.session_id, answer)
-        if step.card:
-            card = Scorecard.model_validate(step.card)
+        if step.card is not None:
+            card = step.card
             run.overalls.append(card.overall) if turn == 0 else None
             quotes = [q for d in card.dimensions for q in d.evidence] + [s.evidence for s in card.strengths]
             quotes += [s.quote for s in card.stages if s.quote]
@@ -205,19 +207,22 @@ def interview(
                 run.checks.stages_covered.append(sum(s.status == "covered" for s in card.stages))
         for message in step.messages:
             run.problems += [
-                f"hidden note leaked in {message['kind']}"
+                f"hidden note leaked in {message.kind}"
                 for note in hidden_notes(question)
-                if note in message["text"] and note not in said  # quoting the candidate is fine
+                if note in message.text and note not in said  # quoting the candidate is fine
             ]
-            if message["kind"] == "follow_up":
-                follow_ups.append(message["text"])
-        last = step.messages[-1] if step.messages else {}
-        if last.get("kind") == "question":
-            current, turn, answer_so_far, used = last.get("question_id"), 0, "", 0
+            if message.kind == "follow_up":
+                follow_ups.append(message.text)
+        if not step.messages:
+            turn += 1
+            continue
+        last = step.messages[-1]
+        if last.kind == "question":
+            current, turn, answer_so_far, used = last.question_id, 0, "", 0
         else:
             turn += 1
-            used += last.get("kind") == "follow_up"
-        prompt = last.get("text", prompt)
+            used += last.kind == "follow_up"
+        prompt = last.text
     run.checks.repeated_wordings = len(follow_ups) - len(set(follow_ups))
     run.problems += run.checks.failures()
     return run

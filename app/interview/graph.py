@@ -7,11 +7,13 @@ checkpointer under the session id, so an interview resumes after a restart.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Literal, TypedDict, cast
 
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
+from pydantic import BaseModel, ConfigDict
 
 from app.corpus.loader import QuestionBank
 from app.corpus.models import Question, Rubric
@@ -31,6 +33,21 @@ from app.scoring.scorer import Scorer
 from app.store.vectors import CorpusStore
 
 HISTORY_TURNS = 12
+# "ask" is the question of a feedback-tab answer kept as a one-question session.
+MessageKind = Literal["question", "follow_up", "hint", "repeat", "note", "summary", "closed", "ask"]
+
+
+class InterviewerMessage(BaseModel):
+    """One thing the interviewer said in a step (the checkpoint keeps it as its JSON dump)."""
+
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["interviewer"] = "interviewer"
+    kind: MessageKind
+    text: str
+    question_id: str | None = None
+    engine: str = ""
+    target: str | None = None  # a follow-up's NextMove target; "retry" on a re-asked question
+    finished: str | None = None  # the question this message leaves (its model answer is due)
 
 
 class InterviewState(TypedDict, total=False):
@@ -233,20 +250,21 @@ class Interviewer:
             history=self._turns(state),
         )
         phrased = self._say(request)
-        message = self._message("follow_up", phrased.text, question.id, phrased.run.label, target=move.target)
+        # An engine's rewording may repeat an earlier follow-up of this session; the planned
+        # wording never does (decide() skipped used ones), so it stands in.
+        text = move.text if repeats(phrased.text, state.get("said", [])) else phrased.text
+        message = self._message("follow_up", text, question.id, phrased.run.label, target=move.target)
         # The card states exactly what was asked (an engine may reword the planned follow-up).
-        card = {**(state.get("card") or {}), "follow_up": phrased.text}
-        card["next"] = {**card.get("next", {}), "text": phrased.text}
+        card = {**(state.get("card") or {}), "follow_up": text}
+        card["next"] = {**card.get("next", {}), "text": text}
         return {
             "card": card,
             "follow_ups_used": state.get("follow_ups_used", 0) + 1,
             "probed": [*state.get("probed", []), move.target],
-            "said": [*state.get("said", []), phrased.text],
-            "last_prompt": phrased.text,
+            "said": [*state.get("said", []), text],
+            "last_prompt": text,
             "outbox": [*state.get("outbox", []), message],
-            "history": [*state.get("history", []), {"role": "interviewer", "text": phrased.text}][
-                -HISTORY_TURNS:
-            ],
+            "history": [*state.get("history", []), {"role": "interviewer", "text": text}][-HISTORY_TURNS:],
         }
 
     def _next_question(self, state: InterviewState) -> InterviewState:
@@ -269,7 +287,9 @@ class Interviewer:
         )
         phrased = self._say(request)
         text = f"Question {number} of {config.questions} ({question.difficulty}): {phrased.text}"
-        message = self._message("question", text, question.id, phrased.run.label)
+        message = self._message(
+            "question", text, question.id, phrased.run.label, finished=state.get("current")
+        )
         return {
             "status": "asking",
             "asked": [*asked, question.id],
@@ -280,7 +300,7 @@ class Interviewer:
             "last_prompt": text,
             "last_finished": state.get("current") or state.get("last_finished"),
             "attempt_before": None,
-            "outbox": [*state.get("outbox", []), {**message, "finished": state.get("current")}],
+            "outbox": [*state.get("outbox", []), message],
             "history": [*state.get("history", []), {"role": "interviewer", "text": text}][-HISTORY_TURNS:],
         }
 
@@ -324,7 +344,7 @@ class Interviewer:
         return {
             **retried(state, str(target), previous),
             "last_prompt": text,
-            "outbox": [*state.get("outbox", []), {**message, "finished": None}],
+            "outbox": [*state.get("outbox", []), message],
             "history": [*state.get("history", []), {"role": "interviewer", "text": text}][-HISTORY_TURNS:],
         }
 
@@ -337,15 +357,13 @@ class Interviewer:
             config=InterviewConfig.from_dict(state["config"]),
             seed=str(state.get("session_id", "")),
         )
-        message = self._message("summary", render_summary(summary), None)
+        left = state.get("current") or state.get("last_finished")
+        message = self._message("summary", render_summary(summary), None, finished=left)
         return {
             "status": "done",
             "current": None,
             "summary": summary,
-            "outbox": [
-                *state.get("outbox", []),
-                {**message, "finished": state.get("current") or state.get("last_finished")},
-            ],
+            "outbox": [*state.get("outbox", []), message],
         }
 
     # -- helpers -------------------------------------------------------------------------
@@ -373,20 +391,47 @@ class Interviewer:
 
     def _message(
         self,
-        kind: str,
+        kind: MessageKind,
         text: str,
         question_id: str | None,
         engine: str | None = None,
         target: str | None = None,
+        finished: str | None = None,
     ) -> dict[str, Any]:
-        return {
-            "role": "interviewer",
-            "kind": kind,
-            "text": text,
-            "question_id": question_id,
-            "engine": engine or self.engine.name,
-            "target": target,
-        }
+        said = InterviewerMessage(
+            kind=kind,
+            text=text,
+            question_id=question_id,
+            engine=engine or self.engine.name,
+            target=target,
+            finished=finished,
+        )
+        return said.model_dump()
+
+
+def outbox(state: Mapping[str, Any]) -> list[InterviewerMessage]:
+    """The interviewer's messages of the step just run, typed."""
+    return [InterviewerMessage.model_validate(m) for m in state.get("outbox") or []]
+
+
+REPEAT_MIN_CHARS = 20  # shorter wordings ("Why?") may recur without sounding scripted
+
+
+def normalised(text: str) -> str:
+    """A wording compared without case, punctuation or spacing."""
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def repeats(text: str, said: Iterable[str]) -> bool:
+    """The wording repeats one asked earlier (the same, or one containing the other), normalised."""
+    new = normalised(text)
+    for old in map(normalised, said):
+        shorter = min(len(new), len(old))
+        if shorter >= REPEAT_MIN_CHARS and (new in old or old in new):
+            return True
+        if new == old:
+            return True
+    return False
 
 
 def with_card(state: InterviewState, compact: dict[str, Any]) -> list[dict[str, Any]]:

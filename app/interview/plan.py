@@ -36,6 +36,11 @@ class InterviewConfig:
     exclude: tuple[str, ...] = field(default_factory=tuple)
     # A practice run on chosen questions (a drill): asked in this order, nothing else.
     question_ids: tuple[str, ...] = field(default_factory=tuple)
+    # The candidate's recent sessions, pooled when the session starts (see pool_history): mean
+    # score per dimension over them, how many there were, and the design stages none reached.
+    past: dict[str, float] = field(default_factory=dict)
+    past_sessions: int = 0
+    unreached: dict[str, str] = field(default_factory=dict)  # stage id -> name
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -46,6 +51,9 @@ class InterviewConfig:
             "focus": self.focus,
             "exclude": list(self.exclude),
             "question_ids": list(self.question_ids),
+            "past": dict(self.past),
+            "past_sessions": self.past_sessions,
+            "unreached": dict(self.unreached),
         }
 
     @classmethod
@@ -58,6 +66,9 @@ class InterviewConfig:
             focus=str(data.get("focus") or ""),
             exclude=tuple(data.get("exclude") or ()),
             question_ids=tuple(data.get("question_ids") or ()),
+            past={str(k): float(v) for k, v in (data.get("past") or {}).items()},
+            past_sessions=int(data.get("past_sessions") or 0),
+            unreached={str(k): str(v) for k, v in (data.get("unreached") or {}).items()},
         )
 
     def validate(self, bank: QuestionBank) -> InterviewConfig:
@@ -143,32 +154,15 @@ def summarise(
         return SessionSummary(answered=0).model_dump()
     averages = dimension_averages(answered)
     ranked = sorted(answered, key=lambda c: c.overall)
-    weakest_dims = sorted(averages, key=lambda d: averages[d])[:2]
     track = bank.get(ranked[0].question_id).track
     stages = session_stages(answered)
-    avoid = [*asked, *config.exclude]
-    drills = [
-        Drill(dimension=dim, name=rubric.dimension(dim).name, drill=rubric.dimension(dim).drill, questions=[])
-        for dim in weakest_dims
-    ]
-    drills += [
-        Drill(
-            dimension=f"stage:{s.id}",
-            name=s.name,
-            drill=f"Your answers never reached {s.name.lower()}: walk through it explicitly next time.",
-            questions=[],
-        )
-        for s in stages
-        if s.status == "missing"
-    ][:1]
-    picked: list[str] = []
-    for drill in drills:
-        ids = practice_questions(
-            bank, drill.dimension, track, [*avoid, *picked], focus=config.focus, seed=seed
-        )
-        picked += ids
-        drill.questions = ids
-        drill.practice = [PracticeQuestion(id=q, title=title(bank.get(q))) for q in ids]
+    # Stages missed now and in every recent session first, then those missed now, then before.
+    reached = {s.id for s in stages if s.status != "missing"}
+    missing = {s.id: s.name for s in stages if s.status == "missing"}
+    before = {k: v for k, v in config.unreached.items() if k not in reached}
+    unreached = {k: v for k, v in missing.items() if k in before} | missing | before
+    pooled = blend(averages, config.past, config.past_sessions)
+    drills = drills_for(bank, rubric, pooled, unreached, track, [*asked, *config.exclude], config.focus, seed)
     best, weakest = ranked[-1], ranked[0]
     return SessionSummary(
         answered=len(answered),
@@ -179,6 +173,68 @@ def summarise(
         stages=stages,
         drills=drills,
     ).model_dump()
+
+
+def blend(averages: dict[str, float], past: dict[str, float], sessions: int) -> dict[str, float]:
+    """This session's averages pooled with the recent sessions' (this one counts as one more)."""
+    dims = [d for d in DIMENSIONS if d in averages or d in past]
+    pooled = {}
+    for dim in dims:
+        weight = sessions if dim in past else 0
+        total = past.get(dim, 0.0) * weight + averages.get(dim, past.get(dim, 0.0))
+        pooled[dim] = round(total / (weight + 1), 2)
+    return pooled
+
+
+def pool_history(summaries: Sequence[SessionSummary]) -> dict[str, Any]:
+    """The recent sessions in one view (InterviewConfig fields): the mean of each dimension over
+    the sessions that scored it, how many sessions there were, and the design stages that no
+    session reached (those with a stage map only)."""
+    scored = [s for s in summaries if s.answered]
+    means = {}
+    for dim in DIMENSIONS:
+        values = [s.dimensions[dim] for s in scored if dim in s.dimensions]
+        if values:
+            means[dim] = round(sum(values) / len(values), 2)
+    mapped = [s for s in scored if s.stages]
+    reached = {st.id for s in mapped for st in s.stages if st.status != "missing"}
+    unreached = {st.id: st.name for s in mapped for st in s.stages if st.id not in reached}
+    return {"past": means, "past_sessions": len(scored), "unreached": unreached}
+
+
+def drills_for(
+    bank: QuestionBank,
+    rubric: Rubric,
+    averages: dict[str, float],
+    unreached: dict[str, str],
+    track: str,
+    avoid: Sequence[str],
+    focus: str,
+    seed: str,
+) -> list[Drill]:
+    """The two weakest dimensions and one design stage never reached, each with practice
+    questions not to avoid, closest to the focus, varying with the seed."""
+    weakest = sorted(averages, key=lambda d: averages[d])[:2]
+    drills = [
+        Drill(dimension=dim, name=rubric.dimension(dim).name, drill=rubric.dimension(dim).drill, questions=[])
+        for dim in weakest
+    ]
+    drills += [
+        Drill(
+            dimension=f"stage:{sid}",
+            name=name,
+            drill=f"Your answers never reached {name.lower()}: walk through it explicitly next time.",
+            questions=[],
+        )
+        for sid, name in unreached.items()
+    ][:1]
+    picked: list[str] = []
+    for drill in drills:
+        ids = practice_questions(bank, drill.dimension, track, [*avoid, *picked], focus=focus, seed=seed)
+        picked += ids
+        drill.questions = ids
+        drill.practice = [PracticeQuestion(id=q, title=title(bank.get(q))) for q in ids]
+    return drills
 
 
 def session_stages(cards: list[CompactCard]) -> list[StageStatus]:

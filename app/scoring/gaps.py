@@ -73,6 +73,10 @@ class Option:
     texts: tuple[str, ...]
     label: str
     depth: bool = False
+    anchor: str = ""  # a phrase of the candidate's answer the probe builds on (verbatim)
+    # Whether any specific sentence of the answer may be quoted (not for a probe that names the
+    # words it builds on: quoting an unrelated sentence before it would read as a non sequitur).
+    quote_any: bool = True
 
 
 def opening_states_idea(answer: str) -> bool:
@@ -98,7 +102,7 @@ def decide(
     if ctx.used >= ctx.limit:
         return NextMove(action="move_on", reason="follow-up budget used")
     gaps = list(_gaps(question, scores, missed, answer, non_answer, stages or [], stage_defs or []))
-    deeper = [] if non_answer else [Option(f"probe:{p.id}", (p.text,), p.kind, True) for p in probes or []]
+    deeper = [] if non_answer else _depth(question, probes or [], answer, ctx)
     strong = overall >= STRONG_OVERALL and not non_answer
     for option in [*deeper, *gaps] if strong else [*gaps, *deeper]:
         if option.target in ctx.probed:
@@ -109,11 +113,52 @@ def decide(
         return NextMove(
             action="follow_up",
             target=option.target,
-            text=_referring(option.target, text, ctx),
+            text=_referring(option, text, ctx),
             label=option.label,
             depth=option.depth,
         )
     return NextMove(action="move_on", reason="nothing left worth probing")
+
+
+def _depth(question: Question, probes: list[Probe], answer: str, ctx: Context) -> list[Option]:
+    """Deeper probes in the order to ask them: the question's own before its track's; within
+    each, those building on words the candidate used first, the rest in a per-session order."""
+    own = {p.id for p in question.probes}
+    options = [
+        Option(
+            f"probe:{p.id}", (p.text,), p.kind, True, anchor_phrase(p, ctx.latest or answer), not p.builds_on
+        )
+        for p in probes
+    ]
+
+    def rank(pair: tuple[Probe, Option]) -> tuple[bool, bool, int]:
+        probe, option = pair
+        return probe.id not in own, not option.anchor, _turn(ctx.seed, option.target) if ctx.seed else 0
+
+    return [option for _, option in sorted(zip(probes, options, strict=True), key=rank)]
+
+
+def anchor_phrase(probe: Probe, answer: str) -> str:
+    """Up to eight words of the answer, verbatim, starting near the first word the probe builds on."""
+    for sentence in sentences(answer):
+        for word in probe.builds_on:
+            hit = _word_start(word).search(sentence)
+            if hit is None:
+                continue
+            starts = [m.start() for m in re.finditer(r"\S+", sentence)]
+            at = max((i for i, st in enumerate(starts) if st <= hit.start()), default=0)
+            first = starts[max(0, at - 3)]
+            match = EXCERPT_WORDS.match(sentence, first)
+            return match.group(0).rstrip(".,;:!?") if match else ""
+    return ""
+
+
+def _word_start(word: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![a-z0-9])" + re.escape(word), re.IGNORECASE)
+
+
+def _turn(seed: str, target: str) -> int:
+    return int(hashlib.sha256(f"{seed}:{target}".encode()).hexdigest(), 16)
 
 
 def _gaps(
@@ -156,8 +201,7 @@ def _wording(option: Option, ctx: Context) -> str | None:
     """The first wording of the option not yet used this session, starting at a per-session
     rotation (so two sessions do not open with the same sentence)."""
     texts = option.texts
-    start = int(hashlib.sha256(f"{ctx.seed}:{option.target}".encode()).hexdigest(), 16) % len(texts)
-    start = start if ctx.seed else 0
+    start = _turn(ctx.seed, option.target) % len(texts) if ctx.seed else 0
     for i in range(len(texts)):
         text = texts[(start + i) % len(texts)]
         if not any(text in said for said in ctx.said):
@@ -165,9 +209,14 @@ def _wording(option: Option, ctx: Context) -> str | None:
     return None
 
 
-def _referring(target: str, text: str, ctx: Context) -> str:
-    """Prefix a probe with the candidate's own words, quoted exactly, when they said something."""
-    if not ctx.refer or not target.startswith(REFERRING_TARGETS):
+def _referring(option: Option, text: str, ctx: Context) -> str:
+    """Prefix a probe with the candidate's own words, quoted exactly, when they said something:
+    the phrase it builds on, else their most specific sentence."""
+    if not ctx.refer or not option.target.startswith(REFERRING_TARGETS):
+        return text
+    if option.anchor:
+        return f'You said "{option.anchor}". {text}'
+    if not option.quote_any:
         return text
     best = max(sentences(ctx.latest), key=lambda s: len(specific_words(s)), default="")
     if len(specific_words(best)) < 3:

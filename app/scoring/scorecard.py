@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.corpus.models import Question
 
@@ -273,6 +273,26 @@ class CompactCard(BaseModel):
         )
 
 
+class DimensionScore(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: str
+    score: int
+
+
+class ScoreHeadline(BaseModel):
+    """A stored scorecard's headline (question, overall, scores), read leniently: a card stored
+    by an older version still lists in a transcript."""
+
+    model_config = ConfigDict(extra="ignore")
+    question_id: str
+    overall: int
+    dimensions: list[DimensionScore] = Field(default_factory=list)
+
+    def line(self) -> str:
+        dims = ", ".join(f"{d.id} {d.score}" for d in self.dimensions)
+        return f"- {self.question_id}: overall {self.overall}/5 ({dims})"
+
+
 class AnswerBrief(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question_id: str
@@ -309,6 +329,19 @@ class SessionSummary(BaseModel):
     weakest: AnswerBrief | None = None  # None with one answer: it is not both best and weakest
     stages: list[StageStatus] = Field(default_factory=list)
     drills: list[Drill] = Field(default_factory=list)
+
+    @classmethod
+    def stored(cls, data: object) -> SessionSummary | None:
+        """A summary as stored (JSON), or None when there is none or it no longer validates
+        (an older session's summary is then shown as absent, never as an error)."""
+        if isinstance(data, SessionSummary):
+            return data
+        if not isinstance(data, dict) or not data:
+            return None
+        try:
+            return cls.model_validate(data)
+        except ValidationError:
+            return None
 
 
 class ModelAnswer(BaseModel):

@@ -12,8 +12,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.errors import ConflictError, UserInputError
-from app.interview.graph import Interviewer, InterviewState, command_of, rebuild_state
-from app.interview.plan import InterviewConfig
+from app.interview.graph import (
+    Interviewer,
+    InterviewerMessage,
+    InterviewState,
+    command_of,
+    outbox,
+    rebuild_state,
+)
+from app.interview.plan import InterviewConfig, pool_history
+from app.scoring.scorecard import Scorecard, SessionSummary
 from app.sessions.db import ANSWERED_ELSEWHERE, ANY_OWNER, SessionStore, TurnRow
 from app.sessions.transcripts import export
 
@@ -22,12 +30,12 @@ MAX_MESSAGE_CHARS = 20_000
 
 @dataclass
 class Step:
-    """What the interviewer said in reply to one message."""
+    """What the interviewer said in reply to one message (typed: read by attribute, not by key)."""
 
     session_id: str
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    card: dict[str, Any] | None = None
-    summary: dict[str, Any] | None = None
+    messages: list[InterviewerMessage] = field(default_factory=list)
+    card: Scorecard | None = None
+    summary: SessionSummary | None = None
     done: bool = False
     seq: int = 0  # the transcript's last position after this step; pass it back as expect_seq
 
@@ -64,9 +72,11 @@ class InterviewSessions:
 
     def start(self, config: InterviewConfig, owner: str | None = None) -> Step:
         """A new session for owner (None: the single-user local mode)."""
-        config = InterviewConfig(
-            **{**config.__dict__, "exclude": tuple(self.db.recent_question_ids(owner=owner))}
-        ).validate(self.interviewer.bank)
+        recent = self.db.recent_question_ids(owner=owner)
+        history = pool_history(recent_summaries(self.db, owner))
+        config = InterviewConfig(**{**config.__dict__, "exclude": tuple(recent), **history}).validate(
+            self.interviewer.bank
+        )
         session_id = self.db.create_session(config.as_dict(), self.interviewer.engine.name, owner)
         with self.db.locks.hold(session_id):
             state = self.interviewer.start(session_id, config)
@@ -129,10 +139,8 @@ class InterviewSessions:
             last_prompt = next((t for t in reversed(turns) if t.role == "interviewer"), None)
             return Step(
                 session_id,
-                messages=[{"role": "interviewer", "kind": last_prompt.kind, "text": last_prompt.text}]
-                if last_prompt
-                else [],
-                summary=state.get("summary"),
+                messages=[InterviewerMessage.model_validate(_message_of(last_prompt))] if last_prompt else [],
+                summary=SessionSummary.stored(state.get("summary")),
                 done=state.get("status") == "done",
                 seq=turns[-1].seq if turns else 0,
             )
@@ -202,11 +210,34 @@ class InterviewSessions:
         done = state.get("status") == "done"
         summary = (state.get("summary") or {}) if done else None
         seq = self.db.record_reply(session_id, answer_seq, card, messages, summary)
-        return Step(session_id, messages, card, state.get("summary"), done, seq)
+        typed = Scorecard.model_validate(card) if card else None
+        return Step(session_id, outbox(state), typed, SessionSummary.stored(state.get("summary")), done, seq)
 
     # -- transcripts (read from the database alone: app/sessions/transcripts.py) ----------
     def export(self, session_id: str, fmt: str = "md", owner: str | None = None) -> str:
         return export(self.db, session_id, fmt, owner)
+
+
+RECENT_SESSIONS = 10  # how far back drills look for weak dimensions and unreached stages
+
+
+def recent_summaries(
+    db: SessionStore, owner: str | None, limit: int = RECENT_SESSIONS
+) -> list[SessionSummary]:
+    """The owner's most recent finished sessions' summaries (drills pool them)."""
+    rows = [r for r in db.sessions(limit=limit * 3, owner=owner) if r.status == "finished"][:limit]
+    return [s for s in (SessionSummary.stored(r.summary) for r in rows) if s is not None]
+
+
+def _message_of(turn: TurnRow) -> dict[str, Any]:
+    """A stored interviewer turn as the message it was."""
+    return {
+        "kind": turn.kind,
+        "text": turn.text,
+        "question_id": turn.question_id,
+        "engine": turn.engine or "",
+        "target": turn.target,
+    }
 
 
 def _agrees(state: Mapping[str, Any], expected: Mapping[str, Any]) -> bool:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.errors import UserInputError
+from app.scoring.scorecard import ScoreHeadline
 from app.sessions.db import SessionRow, SessionStore, TurnRow
 
 
@@ -70,7 +71,5 @@ def transcript_markdown(session: dict[str, Any], turns: list[TurnRow], cards: li
         lines += [f"**{who}:**", "", f"> {body}" if turn.role == "candidate" else body, ""]
     if cards:
         lines += ["## Scorecards", ""]
-        for card in cards:
-            dims = ", ".join(f"{d['id']} {d['score']}" for d in card["dimensions"])
-            lines.append(f"- {card['question_id']}: overall {card['overall']}/5 ({dims})")
+        lines += [ScoreHeadline.model_validate(c).line() for c in cards]
     return "\n".join(lines) + "\n"

@@ -155,9 +155,9 @@ def register_api(services: Services) -> None:
     def _step_reply(step: Any) -> dict[str, Any]:
         return {
             "session_id": step.session_id,
-            "messages": [m["text"] for m in step.messages],
-            "scorecard": step.card,
-            "summary": step.summary,
+            "messages": [m.text for m in step.messages],
+            "scorecard": step.card.model_dump() if step.card else None,
+            "summary": step.summary.model_dump() if step.summary else None,
             "done": step.done,
             "model_answers": [a.model_dump() for a in handlers.model_answers(services, step.messages)],
         }

@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import UserInputError
-from app.interview.plan import InterviewConfig, practice_questions
-from app.scoring.scorecard import ModelAnswer, Scorecard, SessionSummary, model_answer
+from app.interview.graph import InterviewerMessage
+from app.interview.plan import InterviewConfig, drills_for, pool_history
+from app.scoring.scorecard import Drill, ModelAnswer, Scorecard, SessionSummary, model_answer
 from app.services import Services
 from app.sessions import transcripts
-from app.sessions.service import Step
+from app.sessions.db import SessionRow
+from app.sessions.service import Step, recent_summaries
 from app.ui.labels import ANY
 from app.ui.labels import chosen as _opt
 from app.ui.practice_log import FEEDBACK_MODE, is_feedback
@@ -35,19 +37,19 @@ class InterviewView:
     session_id: str
     chat: Chat
     engine: str
-    card: dict[str, Any] | None = None
-    summary: dict[str, Any] | None = None
+    card: Scorecard | None = None
+    summary: SessionSummary | None = None
     done: bool = False
     answer: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     texts: list[str] = field(default_factory=list)  # the interviewer's words as sent, unescaped (API)
 
 
-def engine_badge(services: Services, step_messages: list[dict[str, Any]], card: dict[str, Any] | None) -> str:
+def engine_badge(services: Services, step_messages: list[InterviewerMessage], card: Scorecard | None) -> str:
     """Which engine ran this step, with a notice when a fallback happened."""
-    labels = [m.get("engine") or "" for m in step_messages]
-    if card and Scorecard.model_validate(card).fallback_reason:
-        labels.append(Scorecard.model_validate(card).engine_label)
+    labels = [m.engine for m in step_messages]
+    if card is not None and card.fallback_reason:
+        labels.append(card.engine_label)
     fallbacks = [label for label in labels if "fallback" in label]
     if fallbacks:
         return f"**Engine:** ⚠️ {esc(fallbacks[0])}: the LLM endpoint failed, the offline engine answered."
@@ -78,23 +80,23 @@ def start_interview(
 
 
 def _started(services: Services, step: Step) -> InterviewView:
-    chat = [chat_message("interviewer", m["text"]) for m in step.messages]
-    texts = [m["text"] for m in step.messages]
+    chat = [chat_message("interviewer", m.text) for m in step.messages]
+    texts = [m.text for m in step.messages]
     return InterviewView(step.session_id, chat, engine_badge(services, step.messages, None), texts=texts)
 
 
-def reply_chat(services: Services, messages: list[dict[str, Any]]) -> Chat:
+def reply_chat(services: Services, messages: list[InterviewerMessage]) -> Chat:
     """The interviewer's messages as chat bubbles; a question just finished first gets its model
     answer, collapsed."""
     chat: Chat = []
     for answer in model_answers(services, messages):
         chat.append(model_answer_message(answer))
-    return chat + [chat_message("interviewer", m["text"]) for m in messages]
+    return chat + [chat_message("interviewer", m.text) for m in messages]
 
 
-def model_answers(services: Services, messages: list[dict[str, Any]]) -> list[ModelAnswer]:
+def model_answers(services: Services, messages: list[InterviewerMessage]) -> list[ModelAnswer]:
     """The model answers of the questions these messages finished (moved on, skipped or ended)."""
-    finished = [m["finished"] for m in messages if m.get("finished") in services.bank.questions]
+    finished = [m.finished for m in messages if m.finished and m.finished in services.bank.questions]
     return [model_answer(services.bank.get(qid)) for qid in finished]
 
 
@@ -116,12 +118,10 @@ def start_practice(
     return _started(services, services.interviews().start(config, owner))
 
 
-def drill_buttons(summary: dict[str, Any] | None) -> list[tuple[str, str]]:
+def drill_buttons(summary: SessionSummary | dict[str, Any] | None) -> list[tuple[str, str]]:
     """(button label, question id) for each practice question the summary's drills name."""
-    if not summary:
-        return []
-    typed = SessionSummary.model_validate(summary)
-    return [(f"Practise: {p.title}", p.id) for drill in typed.drills for p in drill.practice]
+    typed = SessionSummary.stored(summary)
+    return [(f"Practise: {p.title}", p.id) for drill in typed.drills for p in drill.practice] if typed else []
 
 
 def send_answer(
@@ -176,7 +176,7 @@ def resume_interview(services: Services, session_id: str, owner: str | None = No
         session_id,
         chat,
         engine_badge(services, [], None),
-        summary=found.session.summary,
+        summary=SessionSummary.stored(found.session.summary),
         done=found.session.status == "finished",
         texts=[t.text for t in found.turns],
     )
@@ -223,13 +223,26 @@ def feedback(
 
 
 # -- progress ---------------------------------------------------------------------------------
+def progress_drills(services: Services, rows: list[SessionRow], owner: str | None) -> list[Drill]:
+    """Drills pooled over the owner's recent sessions: the weakest dimensions and a design stage
+    none reached, avoiding recent questions, near the latest focus, varying as sessions are added."""
+    history = pool_history(recent_summaries(services.session_db, owner))
+    track = next((row.track for row in rows if row.track), "ml_system_design")
+    focus = next((str(row.config.get("focus") or "") for row in rows if row.config.get("focus")), "")
+    asked = services.session_db.recent_question_ids(limit_sessions=20, owner=owner)
+    seed = rows[0].id if rows else ""
+    return drills_for(
+        services.bank, services.rubric, history["past"], history["unreached"], track, asked, focus, seed
+    )
+
+
 def progress(services: Services, owner: str | None = None) -> dict[str, Any]:
     """The owner's past sessions, per-dimension trend, weakest dimensions and drills, unfinished sessions."""
     rows = services.session_db.sessions(limit=200, owner=owner)
     table = []
-    trend = []
+    trend: list[dict[str, Any]] = []
     for row in reversed(rows):
-        summary = row.summary or {}
+        summary = SessionSummary.stored(row.summary) or SessionSummary(answered=0)
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(row.created_at))
         table.append(
             [
@@ -237,22 +250,13 @@ def progress(services: Services, owner: str | None = None) -> dict[str, Any]:
                 when,
                 FEEDBACK_MODE if is_feedback(row.config) else row.status,
                 row.track or ANY,
-                summary.get("answered", 0),
-                summary.get("overall"),
+                summary.answered,
+                summary.overall,
             ]
         )
-        for dim, value in (summary.get("dimensions") or {}).items():
+        for dim, value in summary.dimensions.items():
             trend.append({"session": row.id, "when": when, "dimension": dim, "score": value})
     table.reverse()
-    averages: dict[str, list[float]] = {}
-    for point in trend:
-        averages.setdefault(point["dimension"], []).append(point["score"])
-    weakest = sorted(averages, key=lambda d: sum(averages[d]) / len(averages[d]))[:2]
-    track = next((row.track for row in rows if row.track), "ml_system_design")
-    asked = services.session_db.recent_question_ids(limit_sessions=20, owner=owner)
-    drills = [
-        (dim, services.rubric.dimension(dim).drill, practice_questions(services.bank, dim, track, asked))
-        for dim in weakest
-    ]
+    drills = [(d.dimension, d.drill, d.questions) for d in progress_drills(services, rows, owner)]
     unfinished = [row.id for row in rows if row.status != "finished"]
     return {"table": table, "trend": trend, "drills": drills, "unfinished": unfinished}

@@ -10,6 +10,7 @@ from typing import Any
 import gradio as gr
 
 from app.corpus.models import DIFFICULTIES, TRACKS
+from app.scoring.scorecard import Scorecard
 from app.services import Services
 from app.ui import cards, charts, documents, handlers, reliability, views
 from app.ui.api import owner_of
@@ -40,11 +41,11 @@ class InterviewTab:
     focus_doc: gr.Dropdown
 
 
-def with_score_lines(chat: handlers.Chat, card: dict[str, Any] | None) -> handlers.Chat:
+def with_score_lines(chat: handlers.Chat, card: Scorecard | dict[str, Any] | None) -> handlers.Chat:
     """The chat with the answer's score line right after the candidate's last message."""
     if not card:
         return chat
-    last = max((i for i, m in enumerate(chat) if m["role"] == "user"), default=len(chat) - 1)
+    last = max((i for i, bubble in enumerate(chat) if bubble["role"] == "user"), default=len(chat) - 1)
     line = {"role": "assistant", "content": cards.score_line(card)}
     return [*chat[: last + 1], line, *chat[last + 1 :]]
 

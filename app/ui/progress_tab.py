@@ -11,7 +11,7 @@ from app.ui import charts, handlers, views
 from app.ui.api import owner_of
 from app.ui.common import private
 from app.ui.interview_tab import InterviewTab, resumed_chat
-from app.ui.labels import DIMENSION_NAMES, plain
+from app.ui.labels import plain
 
 HEADERS = ["started", "status", "track", "answered", "overall", "session"]
 EMPTY = "No sessions yet: finish an interview or get feedback on an answer to see trends here."
@@ -24,7 +24,7 @@ def _table(rows: list[list[Any]]) -> list[list[Any]]:
 
 def _drills(data: dict[str, Any], services: Services) -> str:
     lines = [
-        f"- **{DIMENSION_NAMES[d]}**: {views.esc(text)} Practise with: "
+        f"- **{plain(d)}**: {views.esc(text)} Practise with: "
         + " or ".join(f"“{views.esc(services.bank.get(q).question)}”" for q in questions)
         for d, text, questions in data["drills"]
     ]

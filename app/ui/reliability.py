@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from app.config import PROJECT_ROOT
+from app.scoring.scorecard import Scorecard
 from app.ui.labels import DIMENSION_NAMES
-from app.ui.views import code
+from app.ui.views import code, typed_card
 
 # Written by `make calibrate` beside its full report, and committed, so a fresh clone has it.
 CALIBRATION_REPORT = PROJECT_ROOT / "evals" / "calibration.summary.json"
@@ -36,11 +37,12 @@ def _agreement(figures: dict[str, Any]) -> str:
     return f"{spearman:.2f}{typical}"
 
 
-def reliability_markdown(card: dict[str, Any], report: dict[str, Any] | None) -> str:
+def reliability_markdown(raw: Scorecard | dict[str, Any], report: dict[str, Any] | None) -> str:
     """A short note: who scored this, and how well that scorer agrees with people, per dimension."""
-    if card.get("engine", "offline") != "offline" and not card.get("fallback_reason"):
+    card = typed_card(raw)
+    if card.engine != "offline" and not card.fallback_reason:
         return (
-            f"**How reliable is this?** Scored by the LLM {code(card.get('model'))}. Its agreement with "
+            f"**How reliable is this?** Scored by the LLM {code(card.model)}. Its agreement with "
             "human labels has not been measured here (`make calibrate` measures the offline engine); "
             "treat the numbers as one reviewer's opinion."
         )
@@ -58,12 +60,12 @@ def reliability_markdown(card: dict[str, Any], report: dict[str, Any] | None) ->
         f"(Spearman: 1 = the same ranking, 0 = none) on {split['n']} answers it never saw, measured "
         f"{report.get('date', '')}:"
     ]
-    for dim in card.get("dimensions", []):
-        figures = measured.get(dim["id"])
-        name = DIMENSION_NAMES.get(dim["id"], dim["id"])
+    for dim in card.dimensions:
+        figures = measured.get(dim.id)
+        name = DIMENSION_NAMES.get(dim.id, dim.id)
         line = f"- {name}: " + (_agreement(figures) if figures else "not measured")
-        if dim["id"] in people:
-            line += f" (two human labellers: {people[dim['id']]['spearman']:.2f})"
+        if dim.id in people:
+            line += f" (two human labellers: {people[dim.id]['spearman']:.2f})"
         lines.append(line)
     lines.append("\nIt judges coverage and delivery, not whether the technical content is correct.")
     return "\n".join(lines)
