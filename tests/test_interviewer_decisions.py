@@ -202,3 +202,24 @@ def test_a_broken_interviewer_file_is_refused_naming_the_file(
     with pytest.raises(CorpusError, match="interviewer.yaml") as err:
         load_interviewer(tmp_path)
     assert words in str(err.value)
+
+
+def test_an_answer_to_another_problem_is_brought_back_to_the_question(
+    feed: Question, corpus_services: Services
+) -> None:
+    fraud = (ROOT / "tests" / "data" / "fraud_strong.txt").read_text(encoding="utf-8")
+    scorer = corpus_services.scorer("offline")
+    first = scorer.score(fraud, question_id=QID, context=Context(limit=2, seed="s1"))
+    assert first.off_topic is not None and first.next is not None
+    assert first.next.target == "redirect:question"
+    assert feed.question in first.next.text  # the question asked, in full
+    assert "Design the system that decides, in real time" in first.next.text  # the one answered
+    # Once redirected, the interviewer does not say it again; it probes as usual.
+    again = scorer.score(
+        fraud,
+        question_id=QID,
+        context=Context(probed=frozenset({"redirect:question"}), said=(first.next.text,), used=1, limit=2),
+    )
+    assert again.next is not None and again.next.target != "redirect:question"
+    on_topic = scorer.score(STRONG, question_id=QID, context=Context(limit=2))
+    assert on_topic.next is not None and on_topic.next.target != "redirect:question"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from app.corpus.models import DesignStage, Probe, Question
 from app.engines.features import HIGH_LEVEL, sentences, specific_words
-from app.scoring.scorecard import NextMove, StageStatus
+from app.scoring.scorecard import NextMove, OffTopic, StageStatus
 from app.scoring.stages import stage_cues
 
 # Wordings per weak dimension; the first is the one a single scored answer gets. In a session a
@@ -50,6 +50,14 @@ DIMENSION_FOLLOW_UPS = {dim: variants[0] for dim, variants in DIMENSION_VARIANTS
 # Communication gaps probed before missed talking points, in this order, when scored <= 2.
 PRIORITY_DIMENSIONS = ("business_value", "step_back")
 STRONG_OVERALL = 4
+# An answer to another problem is redirected to the question asked before anything is probed.
+REDIRECT_TARGET = "redirect:question"
+REDIRECT_VARIANTS = (
+    "That reads like an answer to a different problem ({other}). The question here is: {asked} "
+    "How would you approach this one?",
+    "I think you answered a neighbouring question ({other}). Let's come back to ours: {asked} "
+    "Where would you start?",
+)
 REFERRING_TARGETS = ("dimension:tradeoffs", "dimension:technical_coverage", "probe:")
 EXCERPT_WORDS = re.compile(r"\S+(?:[ \t]+\S+){0,7}")
 
@@ -96,11 +104,16 @@ def decide(
     stage_defs: list[DesignStage] | None = None,
     probes: list[Probe] | None = None,
     ctx: Context | None = None,
+    off_topic: OffTopic | None = None,
 ) -> NextMove:
     """The follow-up to ask next, or moving on; the same rules for every engine."""
     ctx = ctx or Context()
     if ctx.used >= ctx.limit:
         return NextMove(action="move_on", reason="follow-up budget used")
+    if off_topic is not None and REDIRECT_TARGET not in ctx.probed:
+        redirect = _redirect(question, off_topic, ctx)
+        if redirect is not None:
+            return redirect
     gaps = list(_gaps(question, scores, missed, answer, non_answer, stages or [], stage_defs or []))
     deeper = [] if non_answer else _depth(question, probes or [], answer, ctx)
     strong = overall >= STRONG_OVERALL and not non_answer
@@ -118,6 +131,25 @@ def decide(
             depth=option.depth,
         )
     return NextMove(action="move_on", reason="nothing left worth probing")
+
+
+def _redirect(question: Question, off_topic: OffTopic, ctx: Context) -> NextMove | None:
+    """Bring an answer to another problem back to the question asked, naming both."""
+    texts = tuple(
+        v.format(other=_short(off_topic.question), asked=question.question) for v in REDIRECT_VARIANTS
+    )
+    text = _wording(Option(REDIRECT_TARGET, texts, "the question asked"), ctx)
+    if text is None:
+        return None
+    return NextMove(action="follow_up", target=REDIRECT_TARGET, text=text, label="the question asked")
+
+
+def _short(question_text: str, words: int = 20) -> str:
+    """A question, or its first words, quoted to name it in passing."""
+    parts = question_text.split()
+    if len(parts) <= words:
+        return f'"{question_text.rstrip(".")}"'
+    return '"' + " ".join(parts[:words]).rstrip(".,;:!?") + '..."'
 
 
 def _depth(question: Question, probes: list[Probe], answer: str, ctx: Context) -> list[Option]:

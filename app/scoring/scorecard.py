@@ -95,7 +95,7 @@ class NextMove(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     action: Literal["follow_up", "move_on"]
-    target: str = ""  # point:<id>, dimension:<id>, stage:<id> or probe:<id>
+    target: str = ""  # point:<id>, dimension:<id>, stage:<id>, probe:<id> or redirect:question
     text: str = ""
     label: str = ""
     depth: bool = False  # a deeper probe of a strong answer, not a gap

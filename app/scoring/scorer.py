@@ -217,6 +217,7 @@ class Scorer:
             stage_defs=stage_defs,
             probes=depth_probes(self.interviewer, question.track, list(question.probes)),
             ctx=context,
+            off_topic=off_topic,
         )
         return Scorecard(
             question_id=question.id,
