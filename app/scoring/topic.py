@@ -9,6 +9,7 @@ import numpy as np
 from app.corpus.loader import QuestionBank
 from app.corpus.models import Question
 from app.engines import features as fx
+from app.engines.offline import OfflineEngine
 
 # An answer is off topic when another bank question fits it better than the one asked by at least
 # this margin of cosine similarity. Chosen on the dev splits of both labelled sets (precision 0.93,
@@ -73,10 +74,18 @@ def best_other_question(answer: str, question: Question, bank: QuestionBank) -> 
 def seems_to_answer(
     answer: str, question: Question, bank: QuestionBank, margin: float = OFF_TOPIC_MARGIN
 ) -> TopicMatch | None:
-    """The other bank question this answer addresses instead, or None when it is on topic."""
+    """The other bank question this answer addresses instead, or None when it is on topic.
+
+    Fitting another question's topic better is not enough: the answer must also state at least
+    one of that question's talking points (by the offline coverage model, whatever engine
+    grades). An answer of cue words fits a generic question's topic without answering it; on
+    the blind dev split this took the flag's precision from 0.905 to 0.934 at the same recall.
+    """
     match = best_other_question(answer, question, bank)
     if match and match.similarity - match.own_similarity >= margin:
-        return match
+        other = bank.get(match.question_id)
+        if OfflineEngine().covered(fx.extract(other, answer)):
+            return match
     return None
 
 
