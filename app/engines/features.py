@@ -18,7 +18,9 @@ from app.store.embeddings import DIMENSION as DIM
 from app.store.embeddings import embed
 from app.store.vector_cache import VectorCache
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])|\n+")
+# A sentence ends at . ! or ? before a capital, a digit, a quote, a bracket or a tag (so markup
+# pasted after a sentence does not glue the next one to it), or at a line break.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[<]?[A-Z0-9<])|\n+")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d+(?:[.,]\d+)?%?")
 _TAGS = re.compile(r"<[^>]{0,200}>")
 
@@ -39,8 +41,10 @@ INJECTION = re.compile(
     rf"|\b(score|rate|grade|mark)\s+(me|this( answer| response)?|my answer|it)\b.{{0,25}}\b{_GRADE_WORDS}\b"
     r"|\b(deserves?|earns?|merits?|should (get|receive|score))\s+(a |an |the )?"
     r"(5|five|10|full marks|a perfect)"
-    r"|^\W*(system|assistant|developer|grader|evaluator)\s*:.*\b(score|grade|rate|rubric|marks?"
-    r"|instructions?|5 ?/ ?5|you must|you are|respond|output)\b"
+    # A role prefix ("System:") is an injection only when what follows addresses the grader.
+    r"|^\W*(system|assistant|developer|grader|evaluator)\s*:.*(\byou (must|are|will|should|shall)\b"
+    r"|\b(instructions?|rubric)\b|\b5 ?/ ?5\b|\b(give|award|assign|output|respond with|return)\b.{0,40}"
+    r"\b(scores?|grades?|marks?|ratings?|5|five|10)\b)"
     r"|\byou are now (an?|the|in|acting|my)\b|\b(new|updated|real) instructions\b|\bdeveloper mode\b"
     r"|\b(dear|hey|attention|note to( the)?) (grader|evaluator|scorer|ai|model|llm|assistant)\b",
     re.IGNORECASE | re.DOTALL,
