@@ -127,6 +127,8 @@ def cmd_feedback(args: argparse.Namespace, services: Services) -> int:
     from app.scoring.scorecard import render_text
 
     answer = read_answer(args)
+    if not answer.strip():
+        raise UserInputError("the answer is empty: pass --answer TEXT, or a file with --answer-file")
     card = services.scorer(args.engine).score(
         answer,
         question_id=args.question_id,
@@ -328,8 +330,10 @@ def read_text_file(path: Path, what: str) -> str:
     """A UTF-8 text file, or one line saying why it cannot be one."""
     if path.is_dir():
         raise UserInputError(f"{what} {path} is a folder, not a file")
-    if not path.is_file():
+    if not path.exists():
         raise UserInputError(f"{what} {path} does not exist")
+    if not path.is_file():
+        raise UserInputError(f"{what} {path} is not a regular file (a device or a pipe); pass - for stdin")
     raw = path.read_bytes()
     if b"\x00" in raw[:8192]:
         raise UserInputError(f"{what} {path} is a binary file, not text")
