@@ -50,7 +50,10 @@ def test_search_text_output_and_filters(
         (["search", "   "], "the search query is empty"),
         (["search", "anything"], "the store is empty"),
         (["feedback", "--question-id", "msd-news-feed-ranking", "--answer", "  \n "], "the answer is empty"),
-        (["feedback", "--question-id", "msd-news-feed-ranking", "--answer-file", "/dev/null"], "not a regular file"),
+        (
+            ["feedback", "--question-id", "msd-news-feed-ranking", "--answer-file", "/dev/null"],
+            "not a regular file",
+        ),
     ],
 )
 def test_user_errors_are_one_line_and_exit_2(
