@@ -15,6 +15,8 @@ from app.engines.offline import OfflineEngine
 # this margin of cosine similarity. Chosen on the dev splits of both labelled sets (precision 0.93,
 # recall 0.84 there); docs/EVALS.md reports it on the test splits.
 OFF_TOPIC_MARGIN = 0.2
+# Between the two margins the answer must also state one of the other question's talking points.
+CLEAR_MARGIN = 0.3
 
 
 @dataclass(frozen=True)
@@ -76,17 +78,19 @@ def seems_to_answer(
 ) -> TopicMatch | None:
     """The other bank question this answer addresses instead, or None when it is on topic.
 
-    Fitting another question's topic better is not enough: the answer must also state at least
-    one of that question's talking points (by the offline coverage model, whatever engine
-    grades). An answer of cue words fits a generic question's topic without answering it; on
-    the blind dev split this took the flag's precision from 0.905 to 0.934 at the same recall.
+    Fitting another question's topic a little better is not enough: unless it fits clearly
+    better (CLEAR_MARGIN), the answer must also state one of that question's talking points (by
+    the offline coverage model, whatever engine grades). An answer of cue words fits a generic
+    question's topic without answering it; on the blind dev split this took the flag's precision
+    from 0.905 to 0.934 at the same recall, and a terse answer to another problem stays flagged.
     """
     match = best_other_question(answer, question, bank)
-    if match and match.similarity - match.own_similarity >= margin:
-        other = bank.get(match.question_id)
-        if OfflineEngine().covered(fx.extract(other, answer)):
-            return match
-    return None
+    if match is None or match.similarity - match.own_similarity < margin:
+        return None
+    if match.similarity - match.own_similarity >= max(margin, CLEAR_MARGIN):
+        return match
+    other = bank.get(match.question_id)
+    return match if OfflineEngine().covered(fx.extract(other, answer)) else None
 
 
 def answer_fits(answer: str, questions: list[Question]) -> dict[str, float] | None:
