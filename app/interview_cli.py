@@ -81,7 +81,7 @@ def show(step: Step, out: TextIO, bank: QuestionBank | None = None) -> None:
     answer of a question just finished, then the interviewer's words."""
     if step.card is not None:
         card = step.card
-        dims = ", ".join(f"{d.id.replace('_', ' ')} {d.score}" for d in card.dimensions)
+        dims = ", ".join(f"{d.name.lower()} {d.score}" for d in card.dimensions)
         note = f"; not an answer: {card.non_answer}" if card.non_answer else ""
         out.write(f"  [scored {card.overall}/5 by {card.engine_label}: {dims}{note}]\n")
         if card.compared:

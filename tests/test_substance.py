@@ -207,3 +207,15 @@ def test_off_topic_names_a_question_only_when_the_answer_answers_it(scorer: Scor
     assert blob.overall <= 2 and not blob.strengths
     terse = scorer.score(TERSE_FRAUD, question_id="msd-multi-objective-ranking")
     assert terse.off_topic is not None and terse.off_topic.question_id == FRAUD
+
+
+def test_the_terminal_score_line_uses_the_rubric_names(scorer: Scorer) -> None:
+    import io
+
+    from app.interview_cli import show
+    from app.sessions.service import Step
+
+    out = io.StringIO()
+    show(Step(session_id="s", card=scorer.score(TERSE_FRAUD, question_id=FRAUD)), out)
+    line = out.getvalue().splitlines()[0]
+    assert "trade-offs" in line and "step back first" in line and "_" not in line
