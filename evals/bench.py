@@ -163,8 +163,9 @@ def bench_retrieval(services: Services) -> dict[str, float]:
 
 def bench_scoring(services: Services, repeat: int = 5) -> dict[str, float]:
     """`coach feedback`'s scoring of ~300-word answers (warm model; each answer scored `repeat`
-    times, its sentences embedded afresh each time), off-topic check and all."""
-    from app.engines.features import SENTENCE_VECTORS, warm_vectors
+    times, as a new answer each time: its sentences embedded and its features computed afresh),
+    off-topic check and all."""
+    from app.engines.features import SENTENCE_VECTORS, forget_extracted, warm_vectors
     from evals.labelled import load_answers
 
     warm_vectors(list(services.bank.questions.values()))  # as `coach ingest` leaves them
@@ -174,6 +175,7 @@ def bench_scoring(services: Services, repeat: int = 5) -> dict[str, float]:
 
     def cold_answer(answer: str, question_id: str) -> None:
         SENTENCE_VECTORS.clear()  # every timed call embeds the whole answer again
+        forget_extracted()  # ... and computes its features again (the engine remembers 32 answers)
         scorer.score(answer, question_id=question_id)
 
     for row in answers:

@@ -69,6 +69,15 @@ def score_all(services: Services) -> list[dict[str, Any]]:
     return rows
 
 
+def _same(a: Any, b: Any) -> bool:
+    """Equal as JSON (a tuple scored now equals the list it was saved as)."""
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def _differs(row: dict[str, Any], old: dict[str, Any]) -> bool:
+    return not _same(row["card"], old["card"])
+
+
 def differences(base: list[dict[str, Any]], now: list[dict[str, Any]]) -> dict[str, Any]:
     """Per field of the scorecard, how many answers differ; and the largest raw-value move."""
     by_id = {r["id"]: r for r in base}
@@ -82,7 +91,7 @@ def differences(base: list[dict[str, Any]], now: list[dict[str, Any]]) -> dict[s
             missing += 1
             continue
         for key, value in row["card"].items():
-            if json.dumps(value, sort_keys=True) != json.dumps(old["card"].get(key), sort_keys=True):
+            if not _same(value, old["card"].get(key)):
                 fields[key] = fields.get(key, 0) + 1
                 if len(examples) < 10:
                     examples.append(f"{row['id']} {key}: {old['card'].get(key)!r} -> {value!r}"[:400])
@@ -91,9 +100,7 @@ def differences(base: list[dict[str, Any]], now: list[dict[str, Any]]) -> dict[s
     return {
         "answers": len(now),
         "not_in_base": missing,
-        "answers_differing": len(
-            {r["id"] for r in now if r["id"] in by_id and r["card"] != by_id[r["id"]]["card"]}
-        ),
+        "answers_differing": len({r["id"] for r in now if r["id"] in by_id and _differs(r, by_id[r["id"]])}),
         "differences_by_field": fields,
         "raw_max_abs_diff": raw_max,
         "examples": examples,
