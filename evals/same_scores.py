@@ -33,7 +33,9 @@ def signature(card: Any) -> dict[str, Any]:
     """What the candidate sees of a scorecard (numbers that are only shown rounded, rounded)."""
     return {
         "overall": card.overall,
-        "dimensions": {d.id: {"score": d.score, "evidence": d.evidence, "tip": d.tip} for d in card.dimensions},
+        "dimensions": {
+            d.id: {"score": d.score, "evidence": d.evidence, "tip": d.tip} for d in card.dimensions
+        },
         "covered": {c.id: c.evidence for c in card.covered},
         "strengths": [(s.text, s.evidence) for s in card.strengths],
         "non_answer": card.non_answer,

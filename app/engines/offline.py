@@ -102,7 +102,8 @@ class Standardised:
 
     @classmethod
     def of(cls, model: dict[str, Any]) -> Standardised:
-        return cls(np.array(model["mean"]), np.array(model["scale"]), np.array(model["weights"]), model["bias"])
+        mean, scale, weights = (np.array(model[key]) for key in ("mean", "scale", "weights"))
+        return cls(mean, scale, weights, model["bias"])
 
     def probe(self, vector: np.ndarray | None) -> float:
         """Its output on an answer vector (its mean prediction when there is no vector)."""
