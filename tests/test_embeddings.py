@@ -42,6 +42,12 @@ def test_padding_to_longest_input_does_not_change_a_vector() -> None:
     assert float(alone @ batched) > 0.999
 
 
+def test_idle_pool_threads_do_not_spin() -> None:
+    """Spinning doubled the CPU of every model run (issue 16: per-turn CPU under load)."""
+    options = embeddings.MiniLM.shared()._session.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
 def test_empty_text_still_embeds() -> None:
     assert embed([""]).shape == (1, DIMENSION)
     assert embed([]).shape == (0, DIMENSION)

@@ -491,12 +491,16 @@ def tradeoff_features(spans: list[str]) -> dict[str, float]:
 SENTENCE_CUES: tuple[re.Pattern[str], ...] = ()  # filled below, once every pattern exists
 
 
+def _cue_row(sentence: str) -> list[float]:
+    """Which rubric cues a sentence has; none unless it is specific (decided once per sentence)."""
+    if not is_specific(sentence):
+        return [0.0] * len(SENTENCE_CUES)
+    return [1.0 if p.search(sentence) else 0.0 for p in SENTENCE_CUES]
+
+
 def sentence_rows(spans: list[str], sent: np.ndarray) -> np.ndarray:
     """Per sentence: its embedding, which rubric cues it has (only if it is specific), its place."""
-    cues = np.array(
-        [[1.0 if p.search(s) and is_specific(s) else 0.0 for p in SENTENCE_CUES] for s in spans],
-        dtype=np.float32,
-    )
+    cues = np.array([_cue_row(s) for s in spans], dtype=np.float32)
     place = np.array([[min(i, 4) / 4] for i in range(len(spans))], dtype=np.float32)
     return np.hstack([sent[: len(spans)], cues.reshape(len(spans), -1), place])
 
@@ -533,6 +537,12 @@ def extract(question: Question, answer: str, reference: str | None = None) -> An
         while len(_EXTRACTED) > EXTRACT_CACHE_SIZE:
             _EXTRACTED.popitem(last=False)
     return feats
+
+
+def forget_extracted() -> None:
+    """Drop the remembered features (a benchmark that must compute every answer afresh)."""
+    with _EXTRACTED_LOCK:
+        _EXTRACTED.clear()
 
 
 def _extract(question: Question, answer: str, reference: str | None = None) -> AnswerFeatures:

@@ -88,12 +88,41 @@ def linear(model: dict[str, Any], values: dict[str, float]) -> float:
 REFERENCE_POINT_MATCH = 0.6
 
 
+@dataclass(frozen=True)
+class Standardised:
+    """A fitted linear model over standardised inputs (a probe or a sentence model) as arrays.
+
+    The data file keeps plain lists; the engine converts each model once, not on every answer.
+    """
+
+    mean: np.ndarray
+    scale: np.ndarray
+    weights: np.ndarray
+    bias: Any
+
+    @classmethod
+    def of(cls, model: dict[str, Any]) -> Standardised:
+        mean, scale, weights = (np.array(model[key]) for key in ("mean", "scale", "weights"))
+        return cls(mean, scale, weights, model["bias"])
+
+    def probe(self, vector: np.ndarray | None) -> float:
+        """Its output on an answer vector (its mean prediction when there is no vector)."""
+        if vector is None:
+            return float(self.bias)
+        z = (vector - self.mean) / self.scale
+        return float(z @ self.weights + self.bias)
+
+    def chances(self, rows: np.ndarray) -> np.ndarray:
+        """As a logistic model over rows: one chance per row."""
+        if len(rows) == 0:
+            return np.zeros(0)
+        z = ((rows - self.mean) / self.scale) @ self.weights
+        return 1 / (1 + np.exp(-(z + self.bias)))
+
+
 def apply_probe(probe: dict[str, Any], vector: np.ndarray | None) -> float:
     """A fitted linear probe on an answer vector (its mean prediction when there is no vector)."""
-    if vector is None:
-        return float(probe["bias"])
-    z = (vector - np.array(probe["mean"])) / np.array(probe["scale"])
-    return float(z @ np.array(probe["weights"]) + probe["bias"])
+    return Standardised.of(probe).probe(vector)
 
 
 # A sentence is quoted as a dimension's evidence when its sentence model gives it at least this.
@@ -102,10 +131,7 @@ EVIDENCE_CHANCE = 0.5
 
 def apply_sentence_model(model: dict[str, Any], rows: np.ndarray) -> np.ndarray:
     """A fitted logistic model over sentence rows: one chance per sentence."""
-    if len(rows) == 0:
-        return np.zeros(0)
-    z = ((rows - np.array(model["mean"])) / np.array(model["scale"])) @ np.array(model["weights"])
-    return 1 / (1 + np.exp(-(z + model["bias"])))
+    return Standardised.of(model).chances(rows)
 
 
 def sentence_features(dim: str, chances: np.ndarray) -> dict[str, float]:
@@ -154,6 +180,8 @@ class OfflineEngine:
     def __init__(self, weights: ScorerWeights | None = None) -> None:
         self.weights = weights or default_weights()
         self.coverage = CoverageModel(self.weights.coverage) if self.weights.coverage else None
+        self._probes = {dim: Standardised.of(probe) for dim, probe in self.weights.probes.items()}
+        self._sentence_models = {dim: Standardised.of(m) for dim, m in self.weights.sentences.items()}
 
     def _run(self) -> RunInfo:
         return RunInfo(engine="offline", model=None, prompt_version=self.weights.id)
@@ -162,8 +190,11 @@ class OfflineEngine:
     def assess(self, request: AssessRequest) -> Assessed:
         return Assessed(assessment=self.assessment(request), run=self._run())
 
-    def feature_values(self, feats: fx.AnswerFeatures) -> dict[str, float]:
-        """The answer's features plus what the coverage model makes of its talking points."""
+    def feature_values(
+        self, feats: fx.AnswerFeatures, sentence_chances: dict[str, np.ndarray] | None = None
+    ) -> dict[str, float]:
+        """The answer's features plus what the coverage model makes of its talking points
+        (sentence_chances: this answer's, when the caller has them already)."""
         values = dict(feats.features)
         chances = sorted(self.point_chances(feats).values(), reverse=True)
         k = max(1, len(chances))
@@ -172,16 +203,16 @@ class OfflineEngine:
         values["coverage_top_half"] = float(np.mean(chances[: max(1, k // 2)])) if chances else 0.0
         values["coverage_mean"] = float(np.mean(list(feats.point_sims.values()))) if chances else 0.0
         for dim, probe in self.weights.probes.items():
-            values[f"{dim}_probe"] = apply_probe(probe, feats.vectors.get(probe["vector"]))
-        for dim, sentence_chance in self.sentence_chances(feats).items():
+            values[f"{dim}_probe"] = self._probes[dim].probe(feats.vectors.get(probe["vector"]))
+        if sentence_chances is None:
+            sentence_chances = self.sentence_chances(feats)
+        for dim, sentence_chance in sentence_chances.items():
             values.update(sentence_features(dim, sentence_chance))
         return values
 
     def sentence_chances(self, feats: fx.AnswerFeatures) -> dict[str, np.ndarray]:
         """Per dimension with a sentence model, each sentence's chance of carrying it."""
-        return {
-            dim: apply_sentence_model(m, feats.sentence_rows) for dim, m in self.weights.sentences.items()
-        }
+        return {dim: m.chances(feats.sentence_rows) for dim, m in self._sentence_models.items()}
 
     def point_chances(self, feats: fx.AnswerFeatures) -> dict[str, float]:
         """How likely each talking point is stated (the coverage model), else its similarity."""
@@ -195,8 +226,10 @@ class OfflineEngine:
             return [pid for pid, sim in feats.point_sims.items() if sim >= threshold]
         return [pid for pid, match in feats.points.items() if self.coverage.covered(match)]
 
-    def raw_scores(self, feats: fx.AnswerFeatures) -> dict[str, float]:
-        values = self.feature_values(feats)
+    def raw_scores(
+        self, feats: fx.AnswerFeatures, sentence_chances: dict[str, np.ndarray] | None = None
+    ) -> dict[str, float]:
+        values = self.feature_values(feats, sentence_chances)
         return {dim: linear(self.weights.dimensions[dim], values) for dim in DIMENSIONS}
 
     def assessment(self, request: AssessRequest) -> Assessment:
@@ -206,7 +239,8 @@ class OfflineEngine:
         reason = fx.non_answer_reason(feats, question, self.weights.thresholds)
         if reason:
             return self._non_answer(question, reason, flags)
-        raw = self.raw_scores(feats)
+        chances = self.sentence_chances(feats)  # read by the dimension models and the evidence
+        raw = self.raw_scores(feats, chances)
         scores = {dim: to_band(value, self.weights.dimensions[dim].get("cuts")) for dim, value in raw.items()}
         scores = self.apply_floors(scores, feats.features)
         covered = self.covered(feats)
@@ -221,7 +255,7 @@ class OfflineEngine:
             DimensionScore(
                 id=dim,
                 score=scores[dim],
-                evidence=self._evidence(dim, scores[dim], feats, covered),
+                evidence=self._evidence(dim, scores[dim], feats, covered, chances.get(dim)),
                 tip=self._tip(dim, scores[dim], question, missed),
             )
             for dim in DIMENSIONS
@@ -259,14 +293,21 @@ class OfflineEngine:
             flags=flags,
         )
 
-    def _evidence(self, dim: str, score: int, feats: fx.AnswerFeatures, covered: list[str]) -> list[str]:
-        """Sentences that earned this dimension its credit (none for a score of 1 or 2)."""
+    def _evidence(
+        self,
+        dim: str,
+        score: int,
+        feats: fx.AnswerFeatures,
+        covered: list[str],
+        chances: np.ndarray | None = None,
+    ) -> list[str]:
+        """Sentences that earned this dimension its credit (none for a score of 1 or 2);
+        chances: its sentence model's, one per sentence (None: the dimension has no such model)."""
         if dim == "technical_coverage":
             return list(dict.fromkeys(feats.point_best_span[pid] for pid in covered))[:3]
         if score <= 2:
             return []
-        if dim in self.weights.sentences and feats.spans:
-            chances = apply_sentence_model(self.weights.sentences[dim], feats.sentence_rows)
+        if chances is not None and feats.spans:
             ranked = [feats.spans[i] for i in np.argsort(-chances) if chances[i] >= EVIDENCE_CHANCE]
             if dim == "step_back":
                 ranked = [s for s in ranked if s in feats.spans[:2]]

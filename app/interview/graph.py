@@ -223,8 +223,8 @@ class Interviewer:
         before = state.get("attempt_before")
         if before and before.get("question_id") == question.id:
             scored.compared = compare_attempts(CompactCard.model_validate(before), scored)
-        card = scored.model_dump()
-        return {"answer_so_far": so_far, "card": card, "cards": with_card(state, compact_card(card))}
+        card = scored.model_dump()  # the compact card is read off the object: no second validation
+        return {"answer_so_far": so_far, "card": card, "cards": with_card(state, compact_card(scored))}
 
     @staticmethod
     def _decision(state: InterviewState) -> NextMove:
