@@ -216,8 +216,17 @@ def dev_examples(base: ScorerWeights) -> list[Example]:
 
 
 def fit_coverage(examples: list[Example]) -> dict[str, Any]:
-    """The talking-point model: one row per (answer, point), labelled covered or not."""
-    x, y, questions = [], [], []
+    """The talking-point model: one row per (answer, point), labelled covered or not.
+
+    Measured on dev (5-fold CV by question, 2026-11-30) and not kept, as none moved precision or
+    recall by more than 0.01: clause units (sentences split on ";", ":", dashes and ", and/which/
+    so/but" with share, commas and list-likeness read on the clause), explanation, number and
+    absolutist cues in the matched span, per-answer relative similarity (rank, z-score, mean),
+    similarity to each `states` phrasing (mean, min), the 2nd-best unit, a corpus-wide
+    states-minus-names direction, answer-level list/explanation shares, a logistic probe on the
+    matched unit's vector, and gradient-boosted trees (+0.01).
+    """
+    x, y, questions, groups = [], [], [], []
     for ex in examples:
         if ex.row.off_topic:
             continue
@@ -225,6 +234,7 @@ def fit_coverage(examples: list[Example]) -> dict[str, Any]:
             x.append([match.features[name] for name in cov.FEATURES])
             y.append(pid in ex.row.covered_points)
             questions.append(ex.row.question_id)
+            groups.append(f"{ex.row.set_name}/{ex.row.style}")
     xs, ys = np.array(x, float), np.array(y, bool)
     model = logistic(xs, ys.astype(float))
     threshold, train = balanced_threshold(_chances(model, xs), ys)
@@ -235,12 +245,26 @@ def fit_coverage(examples: list[Example]) -> dict[str, Any]:
         inside[fold] = False
         held_out[fold] = _chances(logistic(xs[inside], ys[inside].astype(float)), xs[fold])
     credited = held_out >= threshold
-    tp = float((credited & ys).sum())
-    cv = {"precision": tp / max(1, credited.sum()), "recall": tp / max(1, ys.sum())}
     print(
-        f"coverage: {len(ys)} (answer, point) pairs, threshold {threshold}, dev {_fmt(train)}, CV {_fmt(cv)}"
+        f"coverage: {len(ys)} (answer, point) pairs, threshold {threshold}, dev {_fmt(train)}, "
+        f"CV {_fmt(_point_figures(credited, ys))}"
     )
+    for name in sorted({g.split("/")[0] for g in groups}) + sorted(
+        g for g in set(groups) if g.startswith("blind")
+    ):
+        keep = np.array([g == name or g.startswith(f"{name}/") for g in groups])
+        print(f"  CV {name}: {_fmt(_point_figures(credited[keep], ys[keep]))}")
     return {"features": list(cov.FEATURES), **model, "threshold": threshold}
+
+
+def _point_figures(credited: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    tp = float((credited & truth).sum())
+    return {
+        "precision": tp / max(1, credited.sum()),
+        "recall": tp / max(1, truth.sum()),
+        "credited": float(credited.sum()),
+        "labelled": float(truth.sum()),
+    }
 
 
 def _chances(model: dict[str, Any], x: np.ndarray) -> np.ndarray:
@@ -255,7 +279,10 @@ def _grouped_folds(groups: list[str], k: int) -> list[np.ndarray]:
 
 
 def _fmt(figures: dict[str, float]) -> str:
-    return " ".join(f"{k} {v:.3f}" for k, v in figures.items())
+    return " ".join(f"{k} {v:.0f}" if k in COUNTS else f"{k} {v:.3f}" for k, v in figures.items())
+
+
+COUNTS = ("credited", "labelled")
 
 
 def labelled_for(dim: str, examples: list[Example]) -> list[int]:

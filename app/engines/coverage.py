@@ -46,6 +46,11 @@ FEATURES = (
     "red_flag_sim",
     "shared_words",
     "list_like",
+    # How much better the matched unit fits this point than any other point of the question, and
+    # the best such margin over all units (a sentence that states one idea fits it clearly best).
+    # Dev CV over 8 fold splits: precision 0.782 -> 0.788, recall 0.785 -> 0.787.
+    "margin",
+    "best_margin",
 )
 
 
@@ -126,6 +131,7 @@ def match_points(
         "answer_words": float(np.log1p(len(text.split()))),
         "red_flag_sim": float((units @ vectors.red_flags.T).max()) if len(vectors.red_flags) else 0.0,
     }
+    margin = _margins(combo)
     matches = {}
     for j, tp in enumerate(points):
         i, s = int(best[j]), sentence_of[j]
@@ -142,10 +148,21 @@ def match_points(
                 len(content_words(f"{tp.point} {tp.follow_up} {' '.join(states)}") & content_words(unit_text))
             ),
             "list_like": list_like(spans[s]),
+            "margin": float(margin[i, j]),
+            "best_margin": float(margin[:, j].max()),
             **answer,
         }
         matches[tp.id] = PointMatch(tp.id, _quotable(spans, i, n, st[:, j]), float(combo[i, j]), features)
     return matches
+
+
+def _margins(sims: np.ndarray) -> np.ndarray:
+    """Per unit and point: its similarity to the point minus its best similarity to another point."""
+    if sims.shape[1] < 2:
+        return sims
+    top2 = np.sort(sims, axis=1)[:, -2:]
+    others = np.where(sims >= top2[:, [1]], top2[:, [0]], top2[:, [1]])
+    return np.asarray(sims - others)
 
 
 def _quotable(spans: list[str], unit: int, n: int, sims: np.ndarray) -> str:
