@@ -171,7 +171,10 @@ def logistic(x: np.ndarray, y: np.ndarray, l2: float = COVERAGE_L2, steps: int =
         p = 1 / (1 + np.exp(-(z @ w)))
         gradient = z.T @ (p - y) + penalty @ w
         hessian = (z * (p * (1 - p))[:, None]).T @ z + penalty
-        w -= np.linalg.solve(hessian, gradient)
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-7:  # converged: more Newton steps change nothing
+            break
     return {
         "mean": [round(float(v), 6) for v in mean],
         "scale": [round(float(v), 6) for v in scale],

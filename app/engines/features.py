@@ -118,6 +118,22 @@ REASON_OR_COST = re.compile(
     r"worse|slower|more expensive)\b",
     re.IGNORECASE,
 )
+# Two options set against each other: a comparative, a concession or a price paid.
+CONTRAST = re.compile(
+    r"\b(\w+er than|more \w+ than|less \w+ than|but|however|although|though|while|whereas|yet|"
+    r"at the cost of|at the expense of|the price (is|of)|in exchange|costs? (us|more|less)|we lose|"
+    r"you lose|lose|losing|hurts?|worse|better for|better at|only if|unless|as long as|"
+    r"the downside|the upside|on the other hand|otherwise)\b",
+    re.IGNORECASE,
+)
+# A measure a business reads: a rate, a count per unit, money or time.
+METRIC = re.compile(
+    r"\b(rate|rates|ratio|share|per (session|user|day|week|month|order|request|click)|conversion|"
+    r"retention|revenue|churn|ctr|click[- ]through|minutes|hours|seconds|days|dollars?|cost per|"
+    r"precision|recall at|p\d\d|latency|complaints|tickets|refunds?|chargebacks?|bookings?|"
+    r"orders?|sales|margin|nps|watch time|sessions?)\b|%|\$\s?\d",
+    re.IGNORECASE,
+)
 GOAL = re.compile(
     r"\b(the goal|so that|in order to|the point is|the aim|we want|to (cut|reduce|increase|raise|keep)|"
     r"so (people|users|customers|we|they|it|the business|that))\b",
@@ -414,6 +430,36 @@ def opening_features(spans: list[str], sent: np.ndarray) -> dict[str, float]:
         "first_words": float(np.log1p(len(words(first)))),
         "first_code": _rate(CODE, first, len(words(first))),
         "opening_specific": float(min(8, len(specific_words(opening)))),
+        **opening_relation(spans, sent),
+    }
+
+
+def _first_at(patterns: tuple[re.Pattern[str], ...], text: str) -> int:
+    """Where the earliest match of any pattern starts (the text's length when none matches)."""
+    starts = [m.start() for p in patterns if (m := p.search(text))]
+    return min(starts, default=len(text))
+
+
+def opening_relation(spans: list[str], sent: np.ndarray) -> dict[str, float]:
+    """Does the opening carry the answer's idea: is it as central as the sentences after it, and
+    does it frame the goal before any tool, number or code?"""
+    opening = " ".join(spans[:2])
+    n = len(spans)
+    if n > 1:
+        total = sent[:n].sum(axis=0)
+        central = np.array([float(unit(total - sent[i]) @ sent[i]) for i in range(n)])
+        centrality = float(central[0] - central[1:].mean())
+        rank = float((central[1:] < central[0]).mean())
+    else:
+        centrality, rank = 0.0, 0.5
+    frame = _first_at((GOAL, HIGH_LEVEL, OUTCOME), opening)
+    detail = _first_at((JARGON, CODE, NUMBER), opening)
+    return {
+        "opening_centrality": centrality,
+        "opening_central_rank": rank,
+        "frame_before_detail": 1.0 if frame < detail else 0.0,
+        "first_numbers": float(min(3, len(NUMBER.findall(spans[0] if spans else "")))),
+        "late_high_level": 1.0 if any(HIGH_LEVEL.search(s) for s in spans[2:]) else 0.0,
     }
 
 
@@ -464,6 +510,11 @@ def business_features(spans: list[str], sent: np.ndarray, target: QuestionTarget
         "business_generic": min(3.0, float(generic)),
         "business_confirm": _specific_count(CONFIRM, spans, 2),
         "business_error_cost": _specific_count(ERROR_COST, spans, 2),
+        "business_who_measure": min(
+            3.0, float(sum(1 for i in tied if BENEFICIARY.search(spans[i]) and METRIC.search(spans[i])))
+        ),
+        "business_metric": min(3.0, float(sum(1 for i in tied if METRIC.search(spans[i])))),
+        "business_sim_top2": float(np.sort(sent @ target.business_value)[::-1][:2].mean()),
     }
 
 
@@ -481,6 +532,21 @@ def tradeoff_features(spans: list[str]) -> dict[str, float]:
         "weighed_choices": float(len(weighed_choices(specific))),
         "tradeoff_count": min(6.0, float(sum(len(TRADEOFF.findall(s)) for s in specific))),
         "alternatives": min(4.0, float(sum(1 for s in specific if ALTERNATIVE.search(s)))),
+        "contrasts": min(4.0, float(sum(1 for s in specific if CONTRAST.search(s)))),
+        "contrast_choices": min(
+            3.0,
+            float(sum(1 for s in specific if CONTRAST.search(s) and (ALTERNATIVE.search(s) or REASON_OR_COST.search(s)))),
+        ),
+        "option_then_cost": min(
+            3.0,
+            float(
+                sum(
+                    1
+                    for a, b in zip(spans, spans[1:], strict=False)
+                    if ALTERNATIVE.search(a) and (REASON_OR_COST.search(b) or CONTRAST.search(b)) and is_specific(b)
+                )
+            ),
+        ),
     }
 
 
