@@ -11,7 +11,9 @@ Run: .venv/bin/python -m evals.cv_dimensions [--folds 5] [--json]
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import pickle
 import sys
 import time
 from dataclasses import dataclass
@@ -22,7 +24,9 @@ import numpy as np
 
 from app.config import PROJECT_ROOT, Settings
 from app.corpus.loader import load_bank, load_rubric
+from app.engines import coverage as cov
 from app.engines import features as fx
+from app.engines import offline
 from app.engines.offline import OfflineEngine, ScorerWeights
 from app.evaluation.metrics import spearman
 from app.scoring.scorer import Scorer
@@ -55,6 +59,8 @@ def fit_fold(held_out: set[str], examples: list[fit.Example]) -> Fold:
 
 def fold_weights(base: ScorerWeights, fold: Fold) -> ScorerWeights:
     """The fold's scorer with its dimension models fitted on the current feature lists."""
+    if any(fold.probes[dim]["vector"] != vector for dim, vector in fit.PROBES.items()):
+        fold.probes, fold.out_of_fold = fit.fit_probes(fold.examples)
     engine = OfflineEngine(base.replace(coverage=fold.coverage, probes={}, sentences={}))
     dimensions = fit.fit_dimensions(fold.examples, engine, fold.out_of_fold, fold.sentence_chances)
     return base.replace(
@@ -73,6 +79,17 @@ def make_folds(rows: list[LabelledAnswer], base: ScorerWeights, folds: int) -> l
         )
         for f in range(folds)
     ]
+
+
+def cached_folds(rows: list[LabelledAnswer], base: ScorerWeights, folds: int, cache_dir: Path) -> list[Fold]:
+    """The folds, fitted once per version of the feature code and kept for later trials."""
+    code = b"".join(Path(m.__file__ or "").read_bytes() for m in (fx, offline, fit, cov))
+    path = cache_dir / f"cv_folds.{folds}.{hashlib.sha1(code).hexdigest()[:12]}.pickle"
+    if path.exists():
+        return list(pickle.loads(path.read_bytes()))
+    fitted = make_folds(rows, base, folds)
+    path.write_bytes(pickle.dumps(fitted))
+    return fitted
 
 
 def out_of_fold_scores(
@@ -105,7 +122,19 @@ def agreement(rows: list[LabelledAnswer], scores: dict[str, dict[str, int]]) -> 
 def trial_features(spec: str) -> dict[str, list[str]]:
     """The feature lists with a trial's changes: "+dim:a,b" adds, "-dim:a,b" drops ("" = as is)."""
     features = {dim: list(names) for dim, names in BASE_FEATURES.items()}
+    fit.PROBES.update(BASE_PROBES)
+    for name, value in BASE_CONSTANTS.items():
+        setattr(offline, name, value)
     for change in filter(None, spec.split()):
+        if change[0] == "!":  # "!NAME=value": a constant of the offline engine (a trial)
+            name, value = change[1:].split("=")
+            current = getattr(offline, name)
+            setattr(offline, name, value == "True" if isinstance(current, bool) else float(value))
+            continue
+        if change[0] == "@":  # "@dim=vector": that dimension's probe reads another answer vector
+            dim, vector = change[1:].split("=")
+            fit.PROBES[dim] = vector
+            continue
         dim, names = change[1:].split(":")
         listed = names.split(",")
         if change[0] == "+":
@@ -116,6 +145,8 @@ def trial_features(spec: str) -> dict[str, list[str]]:
 
 
 BASE_FEATURES = {dim: list(names) for dim, names in fit.FEATURES.items()}
+BASE_PROBES = dict(fit.PROBES)
+BASE_CONSTANTS = {"EVIDENCE_CHANCE": offline.EVIDENCE_CHANCE, "EVIDENCE_FALLBACK": offline.EVIDENCE_FALLBACK}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,7 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
-        "trials", nargs="*", default=[""], help='feature changes, e.g. "+tradeoffs:contrasts -step_back:first_code"'
+        "trials",
+        nargs="*",
+        default=[""],
+        help='feature changes, e.g. "+tradeoffs:contrasts -step_back:first_code"',
     )
     args = parser.parse_args(argv)
     settings = Settings(data_dir=PROJECT_ROOT / ".coach-data")
@@ -136,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     fx.prefetch_answers([r.answer for r in team + blind])
     fx.SENTENCE_VECTORS.save()
     base = ScorerWeights.load()
-    folds = make_folds(team + blind, base, args.folds)
+    folds = cached_folds(team + blind, base, args.folds, settings.cache_dir)
     for spec in args.trials or [""]:
         fit.FEATURES.clear()
         fit.FEATURES.update(trial_features(spec))

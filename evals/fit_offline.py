@@ -49,6 +49,11 @@ FEATURES: dict[str, list[str]] = {
         "opening_specific",
         "hedge_rate",
         "log_words",
+        # Is the opening as central to the answer as what follows, and does it frame the goal
+        # before any tool or number? (Detail-first openings.) Out-of-fold on blind dev, with the
+        # evidence fallback: 0.671 -> 0.685 (evals/cv_dimensions.py).
+        "opening_centrality",
+        "frame_before_detail",
     ],
     "business_value": [
         "business_sim",
@@ -57,6 +62,9 @@ FEATURES: dict[str, list[str]] = {
         "business_beneficiary",
         "business_confirm",
         "business_error_cost",
+        # How many sentences the business sentence model finds likely, not only the best one.
+        "business_value_sent_sum",
+        "business_value_sent_top2",
         # Value of a weak or wrong solution is not a business case (labellers rate it low): the
         # coverage model's view of the content. Out-of-fold CV on blind dev: 0.706 -> 0.726.
         *CONTENT_CONTEXT,
@@ -94,6 +102,10 @@ FEATURES: dict[str, list[str]] = {
         "weighed_choices",
         "tradeoff_count",
         "alternatives",
+        # Weighing without the usual words: contrasts that name an option or a reason, and an
+        # option followed by its cost in the next sentence.
+        "contrast_choices",
+        "option_then_cost",
         "explained_rate",
         "hedge_rate",
         "log_words",

@@ -441,25 +441,21 @@ def _first_at(patterns: tuple[re.Pattern[str], ...], text: str) -> int:
 
 
 def opening_relation(spans: list[str], sent: np.ndarray) -> dict[str, float]:
-    """Does the opening carry the answer's idea: is it as central as the sentences after it, and
-    does it frame the goal before any tool, number or code?"""
+    """Does the opening carry the answer's idea: is it as central to the answer as the sentences
+    after it (a detail-first opening is not), and does it frame the goal before any tool, number
+    or code?"""
     opening = " ".join(spans[:2])
     n = len(spans)
+    centrality = 0.0
     if n > 1:
         total = sent[:n].sum(axis=0)
         central = np.array([float(unit(total - sent[i]) @ sent[i]) for i in range(n)])
         centrality = float(central[0] - central[1:].mean())
-        rank = float((central[1:] < central[0]).mean())
-    else:
-        centrality, rank = 0.0, 0.5
     frame = _first_at((GOAL, HIGH_LEVEL, OUTCOME), opening)
     detail = _first_at((JARGON, CODE, NUMBER), opening)
     return {
         "opening_centrality": centrality,
-        "opening_central_rank": rank,
         "frame_before_detail": 1.0 if frame < detail else 0.0,
-        "first_numbers": float(min(3, len(NUMBER.findall(spans[0] if spans else "")))),
-        "late_high_level": 1.0 if any(HIGH_LEVEL.search(s) for s in spans[2:]) else 0.0,
     }
 
 
@@ -510,11 +506,6 @@ def business_features(spans: list[str], sent: np.ndarray, target: QuestionTarget
         "business_generic": min(3.0, float(generic)),
         "business_confirm": _specific_count(CONFIRM, spans, 2),
         "business_error_cost": _specific_count(ERROR_COST, spans, 2),
-        "business_who_measure": min(
-            3.0, float(sum(1 for i in tied if BENEFICIARY.search(spans[i]) and METRIC.search(spans[i])))
-        ),
-        "business_metric": min(3.0, float(sum(1 for i in tied if METRIC.search(spans[i])))),
-        "business_sim_top2": float(np.sort(sent @ target.business_value)[::-1][:2].mean()),
     }
 
 
@@ -532,22 +523,26 @@ def tradeoff_features(spans: list[str]) -> dict[str, float]:
         "weighed_choices": float(len(weighed_choices(specific))),
         "tradeoff_count": min(6.0, float(sum(len(TRADEOFF.findall(s)) for s in specific))),
         "alternatives": min(4.0, float(sum(1 for s in specific if ALTERNATIVE.search(s)))),
-        "contrasts": min(4.0, float(sum(1 for s in specific if CONTRAST.search(s)))),
-        "contrast_choices": min(
-            3.0,
-            float(sum(1 for s in specific if CONTRAST.search(s) and (ALTERNATIVE.search(s) or REASON_OR_COST.search(s)))),
-        ),
-        "option_then_cost": min(
-            3.0,
-            float(
-                sum(
-                    1
-                    for a, b in zip(spans, spans[1:], strict=False)
-                    if ALTERNATIVE.search(a) and (REASON_OR_COST.search(b) or CONTRAST.search(b)) and is_specific(b)
-                )
-            ),
-        ),
+        "contrast_choices": float(min(3, len(contrast_choices(specific)))),
+        "option_then_cost": float(min(3, options_then_costs(spans))),
     }
+
+
+def contrast_choices(specific: list[str]) -> list[str]:
+    """Sentences that set two options against each other (a comparative, "but", a price paid)
+    while naming an alternative or a reason: weighing done without the usual trade-off words."""
+    return [s for s in specific if CONTRAST.search(s) and (ALTERNATIVE.search(s) or REASON_OR_COST.search(s))]
+
+
+def options_then_costs(spans: list[str]) -> int:
+    """An alternative named in one sentence and its cost or reason given in the next."""
+    return sum(
+        1
+        for option, cost in zip(spans, spans[1:], strict=False)
+        if ALTERNATIVE.search(option)
+        and (REASON_OR_COST.search(cost) or CONTRAST.search(cost))
+        and is_specific(cost)
+    )
 
 
 SENTENCE_CUES: tuple[re.Pattern[str], ...] = ()  # filled below, once every pattern exists
@@ -632,7 +627,10 @@ def _extract(question: Question, answer: str, reference: str | None = None) -> A
         features=f,
         repeated=repeated,
         evidence=carriers(spans, sent, target) if spans else {},
-        vectors={"opening": unit(sent[:2].sum(axis=0)), "answer": whole_vec},
+        vectors={
+            "opening": unit(sent[:2].sum(axis=0)),
+            "answer": whole_vec,
+        },
         sentence_rows=sentence_rows(spans, sent) if spans else np.zeros((0, DIM + len(SENTENCE_CUES) + 1)),
     )
 
@@ -684,4 +682,6 @@ SENTENCE_CUES = (
     REASON_OR_COST,
     TRADEOFF,
     CODE,
+    CONTRAST,
+    METRIC,
 )
