@@ -122,6 +122,22 @@ REASON_OR_COST = re.compile(
     r"worse|slower|more expensive)\b",
     re.IGNORECASE,
 )
+# Two options set against each other: a comparative, a concession or a price paid.
+CONTRAST = re.compile(
+    r"\b(\w+er than|more \w+ than|less \w+ than|but|however|although|though|while|whereas|yet|"
+    r"at the cost of|at the expense of|the price (is|of)|in exchange|costs? (us|more|less)|we lose|"
+    r"you lose|lose|losing|hurts?|worse|better for|better at|only if|unless|as long as|"
+    r"the downside|the upside|on the other hand|otherwise)\b",
+    re.IGNORECASE,
+)
+# A measure a business reads: a rate, a count per unit, money or time.
+METRIC = re.compile(
+    r"\b(rate|rates|ratio|share|per (session|user|day|week|month|order|request|click)|conversion|"
+    r"retention|revenue|churn|ctr|click[- ]through|minutes|hours|seconds|days|dollars?|cost per|"
+    r"precision|recall at|p\d\d|latency|complaints|tickets|refunds?|chargebacks?|bookings?|"
+    r"orders?|sales|margin|nps|watch time|sessions?)\b|%|\$\s?\d",
+    re.IGNORECASE,
+)
 GOAL = re.compile(
     r"\b(the goal|so that|in order to|the point is|the aim|we want|to (cut|reduce|increase|raise|keep)|"
     r"so (people|users|customers|we|they|it|the business|that))\b",
@@ -418,6 +434,32 @@ def opening_features(spans: list[str], sent: np.ndarray) -> dict[str, float]:
         "first_words": float(np.log1p(len(words(first)))),
         "first_code": _rate(CODE, first, len(words(first))),
         "opening_specific": float(min(8, len(specific_words(opening)))),
+        **opening_relation(spans, sent),
+    }
+
+
+def _first_at(patterns: tuple[re.Pattern[str], ...], text: str) -> int:
+    """Where the earliest match of any pattern starts (the text's length when none matches)."""
+    starts = [m.start() for p in patterns if (m := p.search(text))]
+    return min(starts, default=len(text))
+
+
+def opening_relation(spans: list[str], sent: np.ndarray) -> dict[str, float]:
+    """Does the opening carry the answer's idea: is it as central to the answer as the sentences
+    after it (a detail-first opening is not), and does it frame the goal before any tool, number
+    or code?"""
+    opening = " ".join(spans[:2])
+    n = len(spans)
+    centrality = 0.0
+    if n > 1:
+        total = sent[:n].sum(axis=0)
+        central = np.array([float(unit(total - sent[i]) @ sent[i]) for i in range(n)])
+        centrality = float(central[0] - central[1:].mean())
+    frame = _first_at((GOAL, HIGH_LEVEL, OUTCOME), opening)
+    detail = _first_at((JARGON, CODE, NUMBER), opening)
+    return {
+        "opening_centrality": centrality,
+        "frame_before_detail": 1.0 if frame < detail else 0.0,
     }
 
 
@@ -485,7 +527,26 @@ def tradeoff_features(spans: list[str]) -> dict[str, float]:
         "weighed_choices": float(len(weighed_choices(specific))),
         "tradeoff_count": min(6.0, float(sum(len(TRADEOFF.findall(s)) for s in specific))),
         "alternatives": min(4.0, float(sum(1 for s in specific if ALTERNATIVE.search(s)))),
+        "contrast_choices": float(min(3, len(contrast_choices(specific)))),
+        "option_then_cost": float(min(3, options_then_costs(spans))),
     }
+
+
+def contrast_choices(specific: list[str]) -> list[str]:
+    """Sentences that set two options against each other (a comparative, "but", a price paid)
+    while naming an alternative or a reason: weighing done without the usual trade-off words."""
+    return [s for s in specific if CONTRAST.search(s) and (ALTERNATIVE.search(s) or REASON_OR_COST.search(s))]
+
+
+def options_then_costs(spans: list[str]) -> int:
+    """An alternative named in one sentence and its cost or reason given in the next."""
+    return sum(
+        1
+        for option, cost in zip(spans, spans[1:], strict=False)
+        if ALTERNATIVE.search(option)
+        and (REASON_OR_COST.search(cost) or CONTRAST.search(cost))
+        and is_specific(cost)
+    )
 
 
 SENTENCE_CUES: tuple[re.Pattern[str], ...] = ()  # filled below, once every pattern exists
@@ -580,7 +641,10 @@ def _extract(question: Question, answer: str, reference: str | None = None) -> A
         features=f,
         repeated=repeated,
         evidence=carriers(spans, sent, target) if spans else {},
-        vectors={"opening": unit(sent[:2].sum(axis=0)), "answer": whole_vec},
+        vectors={
+            "opening": unit(sent[:2].sum(axis=0)),
+            "answer": whole_vec,
+        },
         sentence_rows=sentence_rows(spans, sent) if spans else np.zeros((0, DIM + len(SENTENCE_CUES) + 1)),
     )
 
@@ -632,4 +696,6 @@ SENTENCE_CUES = (
     REASON_OR_COST,
     TRADEOFF,
     CODE,
+    CONTRAST,
+    METRIC,
 )

@@ -127,6 +127,8 @@ def apply_probe(probe: dict[str, Any], vector: np.ndarray | None) -> float:
 
 # A sentence is quoted as a dimension's evidence when its sentence model gives it at least this.
 EVIDENCE_CHANCE = 0.5
+# With no sentence that likely, the sentences the rubric cues pick carry the dimension instead.
+EVIDENCE_FALLBACK = True
 
 
 def apply_sentence_model(model: dict[str, Any], rows: np.ndarray) -> np.ndarray:
@@ -137,11 +139,14 @@ def apply_sentence_model(model: dict[str, Any], rows: np.ndarray) -> np.ndarray:
 def sentence_features(dim: str, chances: np.ndarray) -> dict[str, float]:
     """What a dimension's sentence model says of the answer: best sentence, opening, count."""
     if len(chances) == 0:
-        return {f"{dim}_sent_max": 0.0, f"{dim}_sent_first": 0.0, f"{dim}_sent_count": 0.0}
+        names = ("max", "first", "count", "sum", "top2")
+        return {f"{dim}_sent_{name}": 0.0 for name in names}
     return {
         f"{dim}_sent_max": float(chances.max()),
         f"{dim}_sent_first": float(chances[:2].max()),
         f"{dim}_sent_count": float(min(4, (chances >= 0.5).sum())),
+        f"{dim}_sent_sum": float(min(4.0, chances.sum())),
+        f"{dim}_sent_top2": float(np.sort(chances)[::-1][:2].mean()),
     }
 
 
@@ -307,12 +312,14 @@ class OfflineEngine:
             return list(dict.fromkeys(feats.point_best_span[pid] for pid in covered))[:3]
         if score <= 2:
             return []
+        carriers = feats.evidence.get(dim, [])
         if chances is not None and feats.spans:
             ranked = [feats.spans[i] for i in np.argsort(-chances) if chances[i] >= EVIDENCE_CHANCE]
             if dim == "step_back":
                 ranked = [s for s in ranked if s in feats.spans[:2]]
-            return ranked[:2]
-        return feats.evidence.get(dim, [])[:2]
+            if ranked or not EVIDENCE_FALLBACK:
+                return ranked[:2]
+        return carriers[:2]
 
     def _tip(self, dim: str, score: int, question: Question, missed: list[str]) -> str:
         if score >= 5:
