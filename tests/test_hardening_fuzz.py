@@ -185,3 +185,10 @@ def test_answer_splitter_keeps_every_word(lines: list[str], blank_ends: bool) ->
     answers = list(answers_from_lines(iter(lines), blank_ends=blank_ends))
     words = [w for line in lines if line.strip() != "---" for w in line.split()]
     assert [w for a in answers for w in a.split()] == words
+
+
+def test_a_column_name_with_a_line_break_keeps_the_error_on_one_line(tmp_path: Path) -> None:
+    # Found by the fuzz test above (rows=[{"\n0": None}]): the name was echoed raw.
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"\\n0": null}\n', encoding="utf-8")
+    expect_only_coach_errors(lambda: load_dataset(path, COLUMNS, (1.0, 5.0), None))

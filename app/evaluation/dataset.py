@@ -143,7 +143,8 @@ def check_columns(rows: list[dict[str, Any]], columns: Columns, path: Path) -> N
     missing = [c for c in wanted if c not in present and field(rows[0], c) is None]
     if missing:
         raise UserInputError(
-            f"{path}: missing column(s) {', '.join(missing)}; it has {', '.join(sorted(map(str, present)))}"
+            f"{path}: missing column(s) {', '.join(missing)}; it has "
+            + ", ".join(sorted(_one_line(str(c)) for c in present))
         )
 
 
@@ -293,3 +294,10 @@ def evaluate_rows(
         "cases_per_s": round(len(rows) / seconds, 1) if seconds else None,
         "points": [[round(p, 3), round(h, 3)] for p, h in pairs[:2000]],
     }
+
+
+def _one_line(name: str, limit: int = 60) -> str:
+    """A column name as an error message may show it: line breaks and control characters escaped,
+    long names cut (the message stays one line whatever the file holds)."""
+    shown = name.encode("unicode_escape").decode("ascii")
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
