@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -90,7 +91,13 @@ def seems_to_answer(
     if match.similarity - match.own_similarity >= max(margin, CLEAR_MARGIN):
         return match
     other = bank.get(match.question_id)
-    return match if OfflineEngine().covered(fx.extract(other, answer)) else None
+    return match if _point_judge().covered(fx.extract(other, answer)) else None
+
+
+@lru_cache(maxsize=1)
+def _point_judge() -> OfflineEngine:
+    """The offline engine whose coverage model says whether a point is stated (built once)."""
+    return OfflineEngine()
 
 
 def answer_fits(answer: str, questions: list[Question]) -> dict[str, float] | None:
