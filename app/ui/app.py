@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from app.services import Services
-from app.ui import bank_tab, feedback_tab, interview_tab, progress_tab
+from app.ui import bank_tab, feedback_tab, interview_tab, progress_tab, session_state
 from app.ui.api import register_api
 from app.ui.common import MAX_UPLOAD
 from app.ui.login import ClientAddress
@@ -94,6 +94,7 @@ def launch(
     graph) then runs in a background thread, and READY_PATH says when it is done."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the entry point's choice, not an import's
     readiness = Readiness(warm_up)
+    session_state.install(demo)  # each new session builds block configs on demand
     demo.queue(default_concurrency_limit=8, max_size=256)
     demo.launch(
         server_name=host,
