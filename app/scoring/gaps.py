@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from app.corpus.models import DesignStage, Probe, Question
 from app.engines.features import HIGH_LEVEL, sentences, specific_words
 from app.scoring.scorecard import NextMove, OffTopic, StageStatus
-from app.scoring.stages import stage_cues
+from app.scoring.stages import uses_a_cue
 
 # Wordings per weak dimension; the first is the one a single scored answer gets. In a session a
 # wording is never used twice: the variant is picked per session, skipping used ones.
@@ -226,7 +226,7 @@ def _gaps(
 
 
 def _mentions(stage: DesignStage, text: str) -> bool:
-    return bool(stage_cues(stage, text))
+    return uses_a_cue(stage, text)
 
 
 def _wording(option: Option, ctx: Context) -> str | None:

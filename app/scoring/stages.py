@@ -42,8 +42,23 @@ def _cue_pattern(cue: str) -> re.Pattern[str]:
     return re.compile(r"(?<![a-z0-9])" + re.escape(cue), re.IGNORECASE)
 
 
+@lru_cache(maxsize=64)
+def _any_cue_pattern(cues: tuple[str, ...]) -> re.Pattern[str]:
+    """One search for "does the text use any of these cues" (same matches as one search per cue)."""
+    return re.compile(
+        r"(?<![a-z0-9])(?:" + "|".join(re.escape(cue) for cue in cues) + ")", re.IGNORECASE
+    )
+
+
+def uses_a_cue(stage: DesignStage, text: str) -> bool:
+    """Whether the text uses any of the stage's cues."""
+    return bool(stage.cues) and bool(_any_cue_pattern(tuple(stage.cues)).search(text))
+
+
 def stage_cues(stage: DesignStage, text: str) -> list[str]:
     """The stage's cues that the text uses."""
+    if not uses_a_cue(stage, text):
+        return []
     return [cue for cue in stage.cues if _cue_pattern(cue).search(text)]
 
 
@@ -60,7 +75,7 @@ def stage_map(stages: list[DesignStage], answer: str, version: str) -> list[Stag
     result = []
     for stage in stages:
         used = stage_cues(stage, answer)
-        reaching = [s for s in spans if stage_cues(stage, s)]
+        reaching = [s for s in spans if uses_a_cue(stage, s)]
         stating = [s for s in reaching if not bare(s)]
         status: Literal["covered", "touched", "missing"] = (
             "covered" if len(used) >= 2 and stating else "touched" if used else "missing"
