@@ -45,9 +45,7 @@ def _cue_pattern(cue: str) -> re.Pattern[str]:
 @lru_cache(maxsize=64)
 def _any_cue_pattern(cues: tuple[str, ...]) -> re.Pattern[str]:
     """One search for "does the text use any of these cues" (same matches as one search per cue)."""
-    return re.compile(
-        r"(?<![a-z0-9])(?:" + "|".join(re.escape(cue) for cue in cues) + ")", re.IGNORECASE
-    )
+    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(re.escape(cue) for cue in cues) + ")", re.IGNORECASE)
 
 
 def uses_a_cue(stage: DesignStage, text: str) -> bool:
