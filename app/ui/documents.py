@@ -7,34 +7,19 @@ the single-user local mode) the documents folder is the one it always was.
 
 from __future__ import annotations
 
-import hashlib
-import re
 import shutil
 from pathlib import Path
 
 from app.errors import NotFoundError, UserInputError
 from app.services import Services
+from app.store import documents as stored_documents
+from app.store.documents import ALLOWED
 from app.store.ingest import MAX_FILE_BYTES, ingest
-
-ALLOWED = (".md", ".markdown", ".txt")
-PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")  # as `coach users` names are
-
-
-def _owner_folder(owner: str) -> str:
-    """A folder name for a user: the name itself when it is a plain account name, else a digest
-    (a COACH_AUTH name may hold any character, and must not reach outside the folder)."""
-    if PLAIN_NAME.fullmatch(owner):
-        return owner
-    return "user-" + hashlib.sha256(owner.encode("utf-8")).hexdigest()[:24]
 
 
 def documents_dir(services: Services, owner: str | None = None) -> Path:
     """The owner's documents folder (created when missing)."""
-    folder = services.settings.data_dir / "documents"
-    if owner is not None:
-        folder = services.settings.data_dir / "user_documents" / _owner_folder(owner)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return stored_documents.documents_dir(services.settings.data_dir, owner)
 
 
 def list_documents(services: Services, owner: str | None = None) -> list[str]:
