@@ -147,7 +147,11 @@ def test_stage_map_quotes_the_answer_verbatim_and_steers_to_missing_stages(
 ) -> None:
     data = load_interviewer(corpus_services.settings.corpus_dir)
     stages = data.stages["ml_system_design"]
-    answer = "The goal is retention, our success metric.\nWe log clicks as labels and fix the training data."
+    # (Cue words alone, "The goal is retention, our success metric.", only touch a stage.)
+    answer = (
+        "The goal is to raise 30-day retention of new users, our success metric.\n"
+        "We log clicks as labels and fix the training data."
+    )
     result = {s.id: s for s in stage_map(list(stages), answer, data.version)}
     assert result["problem_metric"].status == "covered" and result["data_labels"].status == "covered"
     assert result["serving_latency"].status == "missing" and not result["serving_latency"].quote

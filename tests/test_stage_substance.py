@@ -31,3 +31,25 @@ def test_stated_stages_are_covered_and_quote_the_stating_sentence() -> None:
     model = stages["model"]
     assert model.status == "covered", model
     assert model.quote.startswith("I would train gradient-boosted trees")
+
+
+def test_rubric_cue_words_cover_no_stage_however_often_repeated() -> None:
+    """Issue 13's cue blob: "the business value is revenue and retention" names a success metric's
+    words without saying which metric, for whom, or how it is measured: touched, not covered."""
+    blob = " ".join(
+        [
+            "At a high level, the business value is revenue and retention. Trade-off: latency versus accuracy because cost."
+        ]
+        * 12
+    )
+    got = statuses(blob)
+    assert "covered" not in got.values(), got
+    assert got["problem_metric"] == "touched", got
+
+
+def test_a_stated_success_metric_still_covers_the_first_stage() -> None:
+    answer = (
+        "The goal is to increase weekly retention by predicting which customers will churn, measured "
+        "as the churn rate of contacted customers against a holdout."
+    )
+    assert statuses(answer)["problem_metric"] == "covered"

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from app.corpus.loader import _explain, read_yaml
 from app.corpus.models import DesignStage, InterviewerFile, Probe
 from app.engines.coverage import list_like
-from app.engines.features import sentences
+from app.engines.features import is_specific, sentences
 from app.scoring.scorecard import StageStatus
 
 INTERVIEWER_FILE = Path("interviewer") / "interviewer.yaml"
@@ -61,8 +61,9 @@ def stage_cues(stage: DesignStage, text: str) -> list[str]:
 
 
 def bare(sentence: str) -> bool:
-    """Names topics without stating anything: mostly short list items, or vague filler."""
-    return list_like(sentence) >= BARE_LIST_SHARE or bool(VAGUE.search(sentence))
+    """Names topics without stating anything: mostly short list items, vague filler, or nothing
+    beyond rubric cue words ("At a high level, the business value is revenue and retention.")."""
+    return list_like(sentence) >= BARE_LIST_SHARE or bool(VAGUE.search(sentence)) or not is_specific(sentence)
 
 
 def stage_map(stages: list[DesignStage], answer: str, version: str) -> list[StageStatus]:
