@@ -46,6 +46,22 @@ def test_cue_words_repeated_buy_nothing(scorer: Scorer) -> None:
     assert card.score_of("tradeoffs") <= 2  # type: ignore[operator]
 
 
+def test_an_opening_of_step_back_cue_phrases_alone_earns_at_most_2(scorer: Scorer) -> None:
+    """Announcing a high-level view is not giving one: the opening must state the idea."""
+    announced = (
+        "At a high level, the big picture is the goal. In short, the approach overall is the key idea. "
+        "Then I will cover the parts. XGBoost on transaction features, thresholds tuned on a "
+        "validation set, a Flask endpoint, and monitoring."
+    )
+    assert scorer.score(announced, question_id=FRAUD).score_of("step_back") <= 2  # was 3
+    stated = (
+        "At a high level, I would score every payment in real time with a gradient-boosted model "
+        "and turn the score into approve, verify or decline by expected cost. Then I will cover "
+        "labels, features, serving and monitoring."
+    )
+    assert scorer.score(stated, question_id=FRAUD).score_of("step_back") >= 3  # type: ignore[operator]
+
+
 def test_naming_a_topics_words_covers_no_point(scorer: Scorer) -> None:
     card = scorer.score(KEYWORDS, question_id=FRAUD)
     assert card.covered_points == [] and card.overall <= 2 and card.strengths == []

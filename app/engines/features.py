@@ -416,6 +416,14 @@ def is_specific(sentence: str) -> bool:
     return len(specific_words(sentence)) >= SPECIFIC_MIN_WORDS
 
 
+def idea_words(opening: str) -> int:
+    """Specific words of an opening once its step-back cue phrases are taken out: what it says
+    beyond "at a high level, the big picture is the goal, in short ..." (that says nothing)."""
+    for cue in (HIGH_LEVEL, ROADMAP, GOAL):
+        opening = cue.sub(" ", opening)
+    return len(specific_words(opening))
+
+
 def opening_features(spans: list[str], sent: np.ndarray) -> dict[str, float]:
     """How the answer opens, judged on the answer alone (the question plays no part)."""
     opening = " ".join(spans[:2])
@@ -434,6 +442,7 @@ def opening_features(spans: list[str], sent: np.ndarray) -> dict[str, float]:
         "first_words": float(np.log1p(len(words(first)))),
         "first_code": _rate(CODE, first, len(words(first))),
         "opening_specific": float(min(8, len(specific_words(opening)))),
+        "opening_idea_words": float(idea_words(opening)),
         **opening_relation(spans, sent),
     }
 
