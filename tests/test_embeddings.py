@@ -175,3 +175,17 @@ def test_langchain_chroma_vectorstore_uses_our_embeddings(tmp_path: Path) -> Non
     store.add_texts(["Shadow deployments log a new model's outputs.", "Heaps give O(log n) inserts."])
     top = store.similarity_search("run the new model silently on live traffic", k=1)
     assert top[0].page_content.startswith("Shadow")
+
+
+def test_a_missing_onnx_package_is_one_clear_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.store import quantized
+
+    monkeypatch.setenv("COACH_MODEL_DIR", str(tmp_path))
+    for name in [
+        m for m in sys.modules if m == "onnx" or m.startswith(("onnx.", "onnxruntime.quantization"))
+    ]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx now fails, as when it is not installed
+    with pytest.raises(IntegrityError, match="reinstall with `make install`"):
+        quantized.quantized_model(embeddings.model_files()[0])
+    assert not list(tmp_path.iterdir())  # nothing half-built left

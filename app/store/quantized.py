@@ -80,7 +80,13 @@ def quantized_model(source: Path) -> Path:
 def build(source: Path, folder: Path) -> Path:
     """Fold, quantise, check and record; the file appears atomically under its final name."""
     import onnxruntime as ort
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    try:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError as err:  # onnx is a pinned dependency; a partial install lacks it
+        raise IntegrityError(
+            f"cannot build the int8 embedding model ({err}); reinstall with `make install`"
+        ) from None
 
     from app.store.embeddings import MODEL_SHA256, sha256_of
 
