@@ -561,11 +561,14 @@ def options_then_costs(spans: list[str]) -> int:
 SENTENCE_CUES: tuple[re.Pattern[str], ...] = ()  # filled below, once every pattern exists
 
 
-def _cue_row(sentence: str) -> list[float]:
-    """Which rubric cues a sentence has; none unless it is specific (decided once per sentence)."""
+@lru_cache(maxsize=8192)
+def _cue_row(sentence: str) -> tuple[float, ...]:
+    """Which rubric cues a sentence has; none unless it is specific (decided once per sentence).
+    Remembered: a follow-up answer is scored together with the answer before it, whose
+    sentences would otherwise be searched again (14 patterns each) on every follow-up."""
     if not is_specific(sentence):
-        return [0.0] * len(SENTENCE_CUES)
-    return [1.0 if p.search(sentence) else 0.0 for p in SENTENCE_CUES]
+        return (0.0,) * len(SENTENCE_CUES)
+    return tuple(1.0 if p.search(sentence) else 0.0 for p in SENTENCE_CUES)
 
 
 def sentence_rows(spans: list[str], sent: np.ndarray) -> np.ndarray:
@@ -613,6 +616,7 @@ def forget_extracted() -> None:
     """Drop the remembered features (a benchmark that must compute every answer afresh)."""
     with _EXTRACTED_LOCK:
         _EXTRACTED.clear()
+    _cue_row.cache_clear()
 
 
 def _extract(question: Question, answer: str, reference: str | None = None) -> AnswerFeatures:
