@@ -69,6 +69,31 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, {platform.system()}"
 
 
+def speed_index(rounds: int = 3) -> dict[str, float]:
+    """The machine's speed right now, on a fixed workload (lower is faster): this VM's speed
+    varies by up to half between runs, so a figure is only comparable at a similar index.
+    Median of rounds: 20 fixed sentences embedded one by one, and a fixed pure-Python loop."""
+    from app.store.embeddings import MiniLM
+
+    model = MiniLM.shared()
+    sentences = [
+        f"Sentence {i} about ranking, labels, latency and a 2% lift in retention." for i in range(20)
+    ]
+    model.encode(sentences[:2])
+    embed_ms, python_ms = [], []
+    for _ in range(rounds):
+        start = time.process_time()
+        model.encode(sentences)
+        embed_ms.append((time.process_time() - start) * 1000)
+        start = time.process_time()
+        sum(len(str(i * i)) for i in range(300_000))
+        python_ms.append((time.process_time() - start) * 1000)
+    return {
+        "embed_cpu_ms": round(statistics.median(embed_ms), 1),
+        "python_cpu_ms": round(statistics.median(python_ms), 1),
+    }
+
+
 def bench_ingest(services: Services) -> dict[str, float]:
     from app.engines.features import warm_vectors
 
@@ -287,6 +312,16 @@ def bench_throughput(services: Services, rows: int = 1000) -> dict[str, Any]:
     return {"rows": report["rows"], "seconds": report["seconds"], "cases_per_s": report["cases_per_s"]}
 
 
+def _speed_line(figures: dict[str, Any]) -> str:
+    speed = figures.get("speed")
+    if not speed:
+        return ""
+    return (
+        f" Speed index at the start of this run (CPU ms of a fixed workload, lower is faster): "
+        f"embedding {speed['embed_cpu_ms']}, Python {speed['python_cpu_ms']}."
+    )
+
+
 def write_doc(figures: dict[str, Any]) -> None:
     ing, q, cold = figures["ingest"], figures["query"], figures["cold_start"]
     rows = [
@@ -401,7 +436,7 @@ def write_doc(figures: dict[str, Any]) -> None:
     DOC.write_text(
         "# Performance\n\n"
         "Measured by `make bench` (evals/bench.py) in one run; re-run it to refresh this page.\n\n"
-        f"Machine: {figures['machine']}. Date: {figures['date']}.\n\n"
+        f"Machine: {figures['machine']}. Date: {figures['date']}.{_speed_line(figures)}\n\n"
         "| figure | measured | goal |\n|---|---|---|\n"
         f"{table}\n\n"
         "Figures depend on the machine: compare runs on the same kind only. The run of 2026-11-23 "
@@ -438,6 +473,7 @@ def only(name: str, services: Services, update: bool = False) -> int:
         "load": lambda: [load_test(services.settings.data_dir, 50, t) for t in (0.0, 2.0)],
         "llm_interview": lambda: interview_tokens.run(services.settings.data_dir / "llm-interview"),
     }
+    pieces["speed"] = speed_index
     if name not in pieces:
         print(f"unknown piece {name!r}; one of: {', '.join(pieces)}", file=sys.stderr)
         return 2
@@ -470,6 +506,8 @@ def main(argv: list[str] | None = None) -> int:
         if args[:1] == ["--only"] and len(args) in (2, 3):
             return only(args[1], services, update=args[2:] == ["--update"])
         figures: dict[str, Any] = {"machine": machine(), "date": time.strftime("%Y-%m-%d")}
+        figures["speed"] = speed_index()
+        print("speed index", figures["speed"], flush=True)
         figures["ingest"] = bench_ingest(services)
         print("ingest", figures["ingest"], flush=True)
         figures["retrieval"] = bench_retrieval(services)
