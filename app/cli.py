@@ -76,7 +76,7 @@ def cmd_search(args: argparse.Namespace, services: Services) -> int:
     if not query:
         raise UserInputError("the search query is empty")
     if services.store.count() == 0:
-        raise UserInputError("the store is empty: run `coach ingest` first")
+        raise UserInputError(services.store.empty_message())
     hits = services.store.search(query, k=args.k, track=args.track, kind=args.kind)
     if args.json:
         _print_json([{"id": h.id, "score": h.score, "text": h.text, **h.metadata} for h in hits])

@@ -125,3 +125,16 @@ def test_seed_articles_ingest_and_answer_queries(services: Services) -> None:
     assert report.documents == 4 and report.chunks >= 8
     hits = services.store.search("which interview modules does an MLE loop have?", k=3, kind="document")
     assert any("001_" in h.source for h in hits)
+
+
+def test_a_store_of_an_earlier_embedding_model_says_why_it_is_empty(tmp_path: Path) -> None:
+    """After the embedding model changes, its collection starts empty: the message says so."""
+    from app.config import Settings
+    from app.store.vectors import COLLECTION, CorpusStore, open_client
+
+    settings = Settings(data_dir=tmp_path)
+    assert CorpusStore.open(settings).empty_message() == "the store is empty: run `coach ingest` first"
+    old = open_client(settings).get_or_create_collection(f"{COLLECTION}__all-MiniLM-L6-v2-onnx-int8")
+    old.add(ids=["a"], documents=["an old chunk"], embeddings=[[0.1] * 384])
+    message = CorpusStore.open(settings).empty_message()
+    assert "no vectors of the current embedding model" in message and "`coach ingest`" in message

@@ -116,7 +116,7 @@ class Scorer:
             raise UserInputError("free-text questions need the store: run `coach ingest` first")
         matches = self.store.search_questions(text, k=CANDIDATES)
         if not matches:
-            raise UserInputError("the store is empty: run `coach ingest` first")
+            raise UserInputError(self.store.empty_message())
         if matches[0][1] < OPEN_QUESTION_SIMILARITY:
             related = [self.bank.get(qid) for qid, _ in matches[:RELATED]]
             question = build_open_question(text, related, reference)

@@ -106,6 +106,24 @@ class CorpusStore:
     def count(self) -> int:
         return int(self._collection.count())
 
+    def empty_message(self) -> str:
+        """What to tell a user whose store has nothing to search, and why."""
+        try:
+            older = [
+                name
+                for name in (getattr(c, "name", c) for c in self._client.list_collections())
+                if str(name).startswith(f"{COLLECTION}__") and name != collection_name()
+            ]
+        except Exception:  # chromadb raises many types; the plain message is still right
+            older = []
+        if older:
+            return (
+                f"the store has no vectors of the current embedding model ({MODEL_ID}); the ones of"
+                " an earlier version are kept aside. Run `coach ingest` to embed the corpus and your"
+                " documents again"
+            )
+        return "the store is empty: run `coach ingest` first"
+
     def ids_by_source(self) -> dict[str, set[str]]:
         """Stored chunk ids grouped by their source file."""
         result = self._collection.get(include=["metadatas"])
