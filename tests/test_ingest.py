@@ -138,3 +138,24 @@ def test_a_store_of_an_earlier_embedding_model_says_why_it_is_empty(tmp_path: Pa
     old.add(ids=["a"], documents=["an old chunk"], embeddings=[[0.1] * 384])
     message = CorpusStore.open(settings).empty_message()
     assert "no vectors of the current embedding model" in message and "`coach ingest`" in message
+
+
+def test_the_interviewer_data_is_validated_at_ingest_and_not_searched(
+    services: Services, tmp_path: Path
+) -> None:
+    """It used to be skipped with a warning on every `coach ingest`; now it is checked quietly."""
+    from app.config import PROJECT_ROOT
+
+    good = tmp_path / "good" / "interviewer.yaml"
+    good.parent.mkdir()
+    good.write_text(
+        (PROJECT_ROOT / "corpus" / "interviewer" / "interviewer.yaml").read_text(encoding="utf-8")
+    )
+    warnings: list[str] = []
+    report = ingest(services.store, [good.parent], warn=warnings.append)
+    assert (report.chunks, warnings) == (0, [])
+    bad = tmp_path / "bad" / "interviewer.yaml"
+    bad.parent.mkdir()
+    bad.write_text("version: interviewer.v1\nstages: 3\n", encoding="utf-8")
+    ingest(services.store, [bad.parent], warn=warnings.append)
+    assert len(warnings) == 1 and "interviewer.yaml" in warnings[0] and "stages" in warnings[0]

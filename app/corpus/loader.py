@@ -10,7 +10,15 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from app.corpus.models import DIFFICULTIES, TRACKS, PhrasingFile, Question, QuestionFile, Rubric
+from app.corpus.models import (
+    DIFFICULTIES,
+    TRACKS,
+    InterviewerFile,
+    PhrasingFile,
+    Question,
+    QuestionFile,
+    Rubric,
+)
 from app.errors import CorpusError, NotFoundError
 
 RUBRIC_FILE = Path("rubrics") / "communication.yaml"
@@ -125,6 +133,15 @@ def load_phrasing_file(path: Path, data: Any = None) -> PhrasingFile:
     data = read_yaml(path) if data is None else data
     try:
         return PhrasingFile.model_validate(data)
+    except ValidationError as err:
+        raise _explain(path, data, err) from None
+
+
+def load_interviewer_file(path: Path, data: Any = None) -> InterviewerFile:
+    """The validated interviewer data (design stages, depth probes)."""
+    data = read_yaml(path) if data is None else data
+    try:
+        return InterviewerFile.model_validate(data)
     except ValidationError as err:
         raise _explain(path, data, err) from None
 

@@ -14,7 +14,13 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 from tqdm import tqdm
 
 from app.config import PROJECT_ROOT
-from app.corpus.loader import load_phrasing_file, load_question_file, load_rubric_file, read_yaml
+from app.corpus.loader import (
+    load_interviewer_file,
+    load_phrasing_file,
+    load_question_file,
+    load_rubric_file,
+    read_yaml,
+)
 from app.corpus.models import QuestionFile, Rubric
 from app.errors import CorpusError, UserInputError
 from app.store.vectors import OWNED, Chunk, CorpusStore
@@ -167,6 +173,9 @@ def yaml_chunks(source: str, path: Path) -> list[Chunk]:
     data = read_yaml(path)
     if isinstance(data, dict) and str(data.get("version", "")).startswith("points."):
         load_phrasing_file(path, data)  # scorer data: validated, not searched
+        return []
+    if isinstance(data, dict) and str(data.get("version", "")).startswith("interviewer."):
+        load_interviewer_file(path, data)  # the interviewer's data: validated, not searched
         return []
     if isinstance(data, dict) and "questions" in data:
         return question_chunks(source, load_question_file(path, data))
