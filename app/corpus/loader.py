@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from app.corpus.models import (
     DIFFICULTIES,
@@ -22,6 +22,7 @@ from app.corpus.models import (
 from app.errors import CorpusError, NotFoundError
 
 RUBRIC_FILE = Path("rubrics") / "communication.yaml"
+FileModel = TypeVar("FileModel", bound=BaseModel)
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml is ~10x faster
 
 
@@ -119,31 +120,28 @@ def _explain(path: Path, data: Any, err: ValidationError) -> CorpusError:
     return CorpusError("\n".join(lines))
 
 
-def load_question_file(path: Path, data: Any = None) -> QuestionFile:
-    """One validated question file (data: its already parsed YAML, if at hand)."""
+def _validated(model: type[FileModel], path: Path, data: Any) -> FileModel:
+    """The file's YAML (data: already parsed, if at hand) as the model, or one clear CorpusError."""
     data = read_yaml(path) if data is None else data
     try:
-        return QuestionFile.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as err:
         raise _explain(path, data, err) from None
+
+
+def load_question_file(path: Path, data: Any = None) -> QuestionFile:
+    """One validated question file."""
+    return _validated(QuestionFile, path, data)
 
 
 def load_phrasing_file(path: Path, data: Any = None) -> PhrasingFile:
-    """One validated `points/*.yaml` file (data: its already parsed YAML, if at hand)."""
-    data = read_yaml(path) if data is None else data
-    try:
-        return PhrasingFile.model_validate(data)
-    except ValidationError as err:
-        raise _explain(path, data, err) from None
+    """One validated `points/*.yaml` file."""
+    return _validated(PhrasingFile, path, data)
 
 
 def load_interviewer_file(path: Path, data: Any = None) -> InterviewerFile:
     """The validated interviewer data (design stages, depth probes)."""
-    data = read_yaml(path) if data is None else data
-    try:
-        return InterviewerFile.model_validate(data)
-    except ValidationError as err:
-        raise _explain(path, data, err) from None
+    return _validated(InterviewerFile, path, data)
 
 
 def attach_phrasings(bank: QuestionBank, corpus_dir: Path) -> list[str]:
@@ -187,11 +185,7 @@ def load_rubric(corpus_dir: Path) -> Rubric:
 
 def load_rubric_file(path: Path, data: Any = None) -> Rubric:
     """One validated rubric file (data: its already parsed YAML, if at hand)."""
-    data = read_yaml(path) if data is None else data
-    try:
-        return Rubric.model_validate(data)
-    except ValidationError as err:
-        raise _explain(path, data, err) from None
+    return _validated(Rubric, path, data)
 
 
 def load_bank(corpus_dir: Path) -> QuestionBank:

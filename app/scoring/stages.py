@@ -7,9 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import ValidationError
-
-from app.corpus.loader import _explain, read_yaml
+from app.corpus.loader import load_interviewer_file
 from app.corpus.models import DesignStage, InterviewerFile, Probe
 from app.engines.coverage import list_like
 from app.engines.features import is_specific, sentences
@@ -30,11 +28,7 @@ def load_interviewer(corpus_dir: Path) -> InterviewerFile:
     path = corpus_dir / INTERVIEWER_FILE
     if not path.exists():
         return EMPTY
-    data = read_yaml(path)
-    try:
-        return InterviewerFile.model_validate(data)
-    except ValidationError as err:
-        raise _explain(path, data, err) from None
+    return load_interviewer_file(path)
 
 
 @lru_cache(maxsize=256)
