@@ -189,3 +189,21 @@ def test_a_missing_onnx_package_is_one_clear_message(tmp_path: Path, monkeypatch
     with pytest.raises(IntegrityError, match="reinstall with `make install`"):
         quantized.quantized_model(embeddings.model_files()[0])
     assert not list(tmp_path.iterdir())  # nothing half-built left
+
+
+def test_building_the_int8_model_logs_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """onnxruntime's quantiser logs ~40 INFO lines and a warning on the root logger; a server
+    logging at INFO showed them all at its first start."""
+    import logging
+
+    from app.store import quantized
+
+    monkeypatch.setenv("COACH_MODEL_DIR", str(tmp_path))
+    with caplog.at_level(logging.INFO):
+        quantized.quantized_model(embeddings.model_files()[0])
+        logging.getLogger().info("the root logger still logs afterwards")
+    messages = [r.getMessage() for r in caplog.records]
+    assert [m for m in messages if "int8 embedding model" in m] == [messages[0]]
+    assert len(messages) == 2 and messages[1] == "the root logger still logs afterwards"

@@ -99,7 +99,12 @@ def build(source: Path, folder: Path) -> Path:
         options.optimized_model_filepath = str(folded)  # weights folded to float32, nothing else
         options.log_severity_level = 3
         ort.InferenceSession(str(source), sess_options=options, providers=["CPUExecutionProvider"])
-        quantize_dynamic(folded, quantized, weight_type=QuantType.QInt8, per_channel=True)
+        root = logging.getLogger()
+        root.addFilter(_quiet_quantiser)  # it logs ~40 INFO lines and a warning on the root logger
+        try:
+            quantize_dynamic(folded, quantized, weight_type=QuantType.QInt8, per_channel=True)
+        finally:
+            root.removeFilter(_quiet_quantiser)
         digest = sha256_of(quantized)
         record = {
             "source_sha256": MODEL_SHA256,
@@ -119,6 +124,11 @@ def build(source: Path, folder: Path) -> Path:
         )
     log.info("built the int8 embedding model in %s", target)
     return target
+
+
+def _quiet_quantiser(record: logging.LogRecord) -> bool:
+    """Drop what onnxruntime's quantiser logs straight on the root logger (its progress)."""
+    return "/onnxruntime/quantization/" not in record.pathname.replace("\\", "/")
 
 
 def _onnx_version() -> str:
