@@ -129,13 +129,14 @@ class InterviewSessions:
                 session_id, "candidate", kind, text, state.get("current"), expect_seq=seen.seq if seen else 0
             )
             final: Any = None
-            if not stream:
+            if stream:
+                for item in self.interviewer.reply_stream(session_id, text, seq):
+                    if isinstance(item, str):
+                        yield item
+                    else:
+                        final = item
+            else:
                 final = self.interviewer.reply(session_id, text, seq)
-            for item in self.interviewer.reply_stream(session_id, text, seq) if stream else ():
-                if isinstance(item, str):
-                    yield item
-                else:
-                    final = item
             yield self._record(session_id, final, seq)
 
     def resume(self, session_id: str, owner: str | None = None) -> Step:

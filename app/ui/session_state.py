@@ -3,7 +3,7 @@
 Gradio 6 builds a `SessionState` for every new browser tab or API client, and its constructor
 builds the config of every block of the app (142 here) up front, only so that a deep link can
 later replay them. Under 50 clients starting at once that was ~12 ms of server CPU per session
-and a third of the server's time (docs/PERFORMANCE.md). `LazySessionState` keeps the same fields
+and about a seventh of the server's busy time (docs/PERFORMANCE.md). `LazySessionState` keeps the same fields
 and behaviour but builds a block's config on first access, in the app's block order when all are
 asked for. `install()` checks itself against Gradio's own class before it replaces it, and leaves
 Gradio alone if the two disagree (a Gradio whose state holds other fields than the ones here).
