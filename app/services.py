@@ -14,7 +14,7 @@ from app.config import Settings, load_settings
 from app.corpus.loader import QuestionBank, load_bank, load_rubric
 from app.corpus.models import Rubric
 from app.engines.factory import make_engine
-from app.engines.features import use_vector_cache
+from app.engines.features import use_vector_cache, vectors_are_stale, warm_vectors
 from app.engines.types import ModelSeam
 from app.interview.graph import Interviewer
 from app.scoring.scorer import Scorer
@@ -126,6 +126,8 @@ class Services:
                 store.search("warm up", k=1)
             question = next(iter(self.bank.questions.values()))
             self.scorer("offline").score(question.strong_answer.as_text(), question_id=question.id)
+            if vectors_are_stale():  # after an embedding-model upgrade: re-embed the bank's texts once
+                warm_vectors(list(self.bank.questions.values()))
         except Exception as err:  # serving still works; the first request just pays the cost
             logging.getLogger("coach").warning("warm-up skipped: %s", err)
             return

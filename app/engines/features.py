@@ -262,7 +262,7 @@ def use_vector_cache(path: Path) -> None:
     """Keep corpus-text vectors on disk (under the data dir) across processes."""
     global CORPUS_VECTORS
     if CORPUS_VECTORS.path != path:
-        CORPUS_VECTORS = VectorCache(path)
+        CORPUS_VECTORS = VectorCache(path, autosave_s=30.0)
 
 
 def prefetch_answers(answers: list[str]) -> None:
@@ -317,11 +317,17 @@ def question_vectors(question: Question, reference: str | None = None) -> Questi
     return QuestionTargets(fixed[k], fixed[k + 1], fixed[k + 2], fixed[k + 3], points)
 
 
+def vectors_are_stale() -> bool:
+    """The corpus-vector file on disk was written by another embedding model (an upgrade)."""
+    return CORPUS_VECTORS.stale
+
+
 def warm_vectors(questions: list[Question]) -> int:
     """Embed every question's fixed texts now (at ingest) and persist them; returns the count."""
     texts = [t for q in questions for t in question_targets(q)]
     CORPUS_VECTORS.embed(texts)
     CORPUS_VECTORS.save()
+    CORPUS_VECTORS.stale = False
     return len(texts)
 
 
