@@ -283,6 +283,39 @@ def test_an_older_checkpoint_is_replaced_by_the_transcript(tmp_path: Path, corpu
     assert_consistent(again.db, sid)
 
 
+def test_an_answer_over_an_older_checkpoint_repairs_it_first(
+    tmp_path: Path, corpus_services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before each answer the checkpoint is compared with the transcript cheaply (has it
+    processed the last message?); the full rebuild runs only when that fails, as it does for a
+    checkpoint restored from an older copy, answered without `resume`."""
+    data = tmp_path / "data"
+    interviews = fresh_interviews(data, corpus_services)
+    sid = interviews.start(InterviewConfig(track="ml_theory", questions=3, follow_ups=1)).session_id
+    interviews.answer(sid, WEAK)
+    old = sqlite3.connect(tmp_path / "old.sqlite3")
+    with sqlite3.connect(data / "checkpoints.sqlite3") as live:
+        live.backup(old)
+    old.close()
+    rebuilds: list[str] = []
+    real = type(interviews)._rebuild
+    monkeypatch.setattr(
+        type(interviews),
+        "_rebuild",
+        lambda self, sid, *a, **k: rebuilds.append(sid) or real(self, sid, *a, **k),
+    )
+    for text in (OTHER, WEAK):
+        interviews.answer(sid, text)
+    assert rebuilds == []  # the checkpoint agreed: nothing rebuilt
+    remove_checkpoints(data)
+    shutil.copy(tmp_path / "old.sqlite3", data / "checkpoints.sqlite3")
+    again = fresh_interviews(data, corpus_services)
+    again.answer(sid, "hint")
+    assert rebuilds  # the older checkpoint was noticed
+    assert kept(again.rebuilt_state(sid)) == kept(again.interviewer.state(sid))
+    assert_consistent(again.db, sid)
+
+
 def test_two_cli_resumes_at_once_after_deleting_checkpoints(
     tmp_path: Path, corpus_services: Services
 ) -> None:

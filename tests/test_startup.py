@@ -93,3 +93,18 @@ def test_coach_serve_has_the_readiness_route_and_answers(corpus_server: str) -> 
         "ml_system_design", "any", 1, 0, "", api_name="/start_interview"
     )
     assert started["messages"][0].startswith("Question 1 of 1")
+
+
+def test_unused_gradio_bookkeeping_is_skipped() -> None:
+    """Gradio rebuilt a pandas summary of the last 10,000 events after every event (12 ms each on a
+    long-running server) for a monitoring page that is off, and retried `import matplotlib` twice
+    per event."""
+    import importlib.util
+    import sys
+
+    with Served() as served:
+        queue = served.demo._queue
+        assert queue.ANAYLTICS_CACHE_FREQUENCY >= 100_000
+        assert queue.ANALYTICS_MAX_EVENTS <= 1000
+        if importlib.util.find_spec("matplotlib") is None:
+            assert sys.modules.get("matplotlib", "missing") is None

@@ -119,8 +119,9 @@ class InterviewSessions:
                 raise ConflictError(ANSWERED_ELSEWHERE)  # even if that ended the interview
             if self.db.session(session_id, ANY_OWNER).status == "finished":
                 raise UserInputError("this interview has ended; start a new one")
-            self._settle(session_id)
-            state = self.interviewer.state(session_id)
+            replayed, state = self._settle(session_id, thorough=False)
+            if replayed is not None:  # a message a crash left unanswered was answered just now
+                state = self.interviewer.state(session_id)
             kind = "command" if command_of(text) else "answer"
             seen = self.db.last_turn(session_id)
             # Transaction 1: the message, committed before the model is called (a crash during
@@ -143,7 +144,7 @@ class InterviewSessions:
         """After a restart: replay what a crash cut off, then show where the interview stands."""
         self.db.session(session_id, owner)  # an unknown id is a clear error, before any lock
         with self.db.locks.hold(session_id):
-            replayed = self._settle(session_id)
+            replayed, _ = self._settle(session_id)
             if replayed is not None:
                 return replayed
             turns = self.db.turns(session_id)
@@ -193,27 +194,36 @@ class InterviewSessions:
         rows += [{"role": "interviewer", "seq": 0, **m} for m in replies or []]
         return rebuild_state(session_id, session.config, rows, session.summary)
 
-    def _settle(self, session_id: str) -> Step | None:
+    def _settle(self, session_id: str, thorough: bool = True) -> tuple[Step | None, InterviewState]:
         """Make the checkpoint agree with the transcript; store the reply to a message a crash
-        left unanswered (returned as the Step), replaying it when needed."""
+        left unanswered (returned as the Step), replaying it when needed. Also returns the
+        checkpoint's state as it stood before any replay.
+
+        Not thorough (before each answer): a checkpoint that has processed the transcript's last
+        message, with the reply stored, is taken as agreeing without rebuilding the whole
+        transcript to compare (the rebuild and its card decoding grew with every answer and were
+        a fifth of a cached answer's time). A crash leaves the last message unanswered, so it
+        still takes the full path; `resume` always does."""
         turns = self.db.turns(session_id)
         if not turns:  # a crash before the first question was stored
             config = InterviewConfig.from_dict(self.db.session(session_id, ANY_OWNER).config)
-            return self._record(session_id, self.interviewer.start(session_id, config), None)
+            return self._record(session_id, self.interviewer.start(session_id, config), None), {}
         pending = turns[-1] if turns[-1].role == "candidate" else None
         state = self.interviewer.state(session_id)
+        if not thorough and pending is None and _processed_last_message(state, turns):
+            return None, state
         if pending is not None and state and int(state.get("processed_seq", 0)) == pending.seq:
             expected = self._rebuild(session_id, turns, state.get("card"), list(state.get("outbox") or []))
             if _agrees({**state, "summary": None}, {**expected, "summary": None}):
-                return self._record(session_id, state, pending.seq)  # replied, but the reply was not stored
+                return self._record(session_id, state, pending.seq), state  # replied, reply not stored
         answered = self._rebuild(session_id, turns[:-1] if pending else turns)
         if not _agrees(state, answered):
             self.interviewer.restore(session_id, answered)
+            state = answered
         if pending is None:
-            return None
-        return self._record(
-            session_id, self.interviewer.reply(session_id, pending.text, pending.seq), pending.seq
-        )
+            return None, state
+        replied = self.interviewer.reply(session_id, pending.text, pending.seq)
+        return self._record(session_id, replied, pending.seq), state
 
     def _record(self, session_id: str, state: Mapping[str, Any], answer_seq: int | None) -> Step:
         """The reply (scorecard, interviewer messages, the end) as one transaction."""
@@ -250,6 +260,12 @@ def _message_of(turn: TurnRow) -> dict[str, Any]:
         "engine": turn.engine or "",
         "target": turn.target,
     }
+
+
+def _processed_last_message(state: Mapping[str, Any], turns: list[TurnRow]) -> bool:
+    """The checkpoint has processed the transcript's last candidate message (none: 0)."""
+    last = next((t.seq for t in reversed(turns) if t.role == "candidate"), 0)
+    return bool(state) and int(state.get("processed_seq", 0)) == last
 
 
 def _agrees(state: Mapping[str, Any], expected: Mapping[str, Any]) -> bool:
