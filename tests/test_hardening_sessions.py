@@ -262,7 +262,10 @@ def test_resume_without_the_checkpoints_file_loses_nothing(tmp_path: Path, corpu
     assert_consistent(again.db, sid)
 
 
-def test_an_older_checkpoint_is_replaced_by_the_transcript(tmp_path: Path, corpus_services: Services) -> None:
+def interview_with_an_old_checkpoint(
+    tmp_path: Path, corpus_services: Services
+) -> tuple[InterviewSessions, str]:
+    """An interview one answer in, with a copy of its checkpoints then in tmp_path/old.sqlite3."""
     data = tmp_path / "data"
     interviews = fresh_interviews(data, corpus_services)
     sid = interviews.start(InterviewConfig(track="ml_theory", questions=3, follow_ups=1)).session_id
@@ -271,6 +274,12 @@ def test_an_older_checkpoint_is_replaced_by_the_transcript(tmp_path: Path, corpu
     with sqlite3.connect(data / "checkpoints.sqlite3") as live:
         live.backup(old)
     old.close()
+    return interviews, sid
+
+
+def test_an_older_checkpoint_is_replaced_by_the_transcript(tmp_path: Path, corpus_services: Services) -> None:
+    data = tmp_path / "data"
+    interviews, sid = interview_with_an_old_checkpoint(tmp_path, corpus_services)
     for text in (OTHER, WEAK, "hint"):
         interviews.answer(sid, text)
     expected = kept(interviews.interviewer.state(sid))
@@ -290,13 +299,7 @@ def test_an_answer_over_an_older_checkpoint_repairs_it_first(
     processed the last message?); the full rebuild runs only when that fails, as it does for a
     checkpoint restored from an older copy, answered without `resume`."""
     data = tmp_path / "data"
-    interviews = fresh_interviews(data, corpus_services)
-    sid = interviews.start(InterviewConfig(track="ml_theory", questions=3, follow_ups=1)).session_id
-    interviews.answer(sid, WEAK)
-    old = sqlite3.connect(tmp_path / "old.sqlite3")
-    with sqlite3.connect(data / "checkpoints.sqlite3") as live:
-        live.backup(old)
-    old.close()
+    interviews, sid = interview_with_an_old_checkpoint(tmp_path, corpus_services)
     rebuilds: list[str] = []
     real = type(interviews)._rebuild
     monkeypatch.setattr(
