@@ -331,6 +331,15 @@ class SessionStore(ABC):
         )
         return [_session(r) for r in rows]
 
+    def finished_summaries(self, owner: str | None, limit: int) -> list[dict[str, Any]]:
+        """The summaries of the owner's most recent finished sessions, newest first."""
+        rows = self.read(
+            f"SELECT summary_json FROM sessions WHERE owner {self.same} ? AND status = 'finished'"
+            " AND summary_json IS NOT NULL ORDER BY updated_at DESC LIMIT ?",
+            (owner, limit),
+        )
+        return [json.loads(r["summary_json"]) for r in rows]
+
     def turns(self, session_id: str) -> list[TurnRow]:
         rows = self.read(f"SELECT {TURN_COLUMNS} FROM turns WHERE session_id = ? ORDER BY seq", (session_id,))
         return [TurnRow(**r) for r in rows]

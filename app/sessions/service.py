@@ -247,8 +247,8 @@ def recent_summaries(
     db: SessionStore, owner: str | None, limit: int = RECENT_SESSIONS
 ) -> list[SessionSummary]:
     """The owner's most recent finished sessions' summaries (drills pool them)."""
-    rows = [r for r in db.sessions(limit=limit * 3, owner=owner) if r.status == "finished"][:limit]
-    return [s for s in (SessionSummary.stored(r.summary) for r in rows) if s is not None]
+    stored = (SessionSummary.stored(summary) for summary in db.finished_summaries(owner, limit))
+    return [s for s in stored if s is not None]
 
 
 def _message_of(turn: TurnRow) -> dict[str, Any]:
