@@ -264,10 +264,17 @@ def login_check(services: Services, host: str, insecure: bool) -> Callable[[str,
 def cmd_serve(args: argparse.Namespace, services: Services) -> int:
     """Serve the Gradio app (never with a public share link)."""
     check = login_check(services, args.host, args.insecure_no_auth)
-    from app.ui.app import build_app, launch
+    from app.ui.app import build_app, handlers_at_once, launch
 
     # The warm-up runs after the server listens (the page first): see launch.
-    launch(build_app(services), host=args.host, port=args.port, auth=check, warm_up=services.warm_up)
+    launch(
+        build_app(services),
+        host=args.host,
+        port=args.port,
+        auth=check,
+        warm_up=services.warm_up,
+        concurrency=handlers_at_once(services.settings.resolved_engine),
+    )
     return 0
 
 
