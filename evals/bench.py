@@ -1,4 +1,11 @@
-"""`make bench`: measures the figures in docs/PERFORMANCE.md on this machine, in one run."""
+"""`make bench`: measures the figures in docs/PERFORMANCE.md on this machine, in one run.
+
+Usage: python -m evals.bench                      every figure; writes the report and the doc
+       python -m evals.bench --only PIECE [--update]  one piece (speed, scoring, throughput,
+                                                  interview, load, llm_interview); --update
+                                                  merges it into the last report and the doc
+       python -m evals.bench --rewrite-doc        the doc again from the last report
+"""
 
 from __future__ import annotations
 
@@ -498,12 +505,19 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args == ["--rewrite-doc"]:
         return rewrite_doc()
+    if args[:1] in (["-h"], ["--help"]):
+        print(__doc__)
+        return 0
+    only_piece = args[:1] == ["--only"] and len(args) in (2, 3) and args[2:] in ([], ["--update"])
+    if args and not only_piece:  # `--help` once ran the whole 15-minute bench
+        print(f"unknown arguments {' '.join(args)!r}\n{__doc__}", file=sys.stderr)
+        return 2
     workdir = Path(tempfile.mkdtemp(prefix="coach-bench-"))
     try:
         settings = Settings(data_dir=workdir / "data")
         services = Services(settings)
         prepare_offline_environment(settings)
-        if args[:1] == ["--only"] and len(args) in (2, 3):
+        if only_piece:
             return only(args[1], services, update=args[2:] == ["--update"])
         figures: dict[str, Any] = {"machine": machine(), "date": time.strftime("%Y-%m-%d")}
         figures["speed"] = speed_index()

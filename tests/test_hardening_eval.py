@@ -231,3 +231,22 @@ def test_reference_col_note_on_what_is_measured(
     assert main(argv + (["--against", against] if against else [])) == 0
     err = capsys.readouterr().err
     assert ("--against content measures correctness" in err) is noted
+
+
+@pytest.mark.parametrize("args, code", [(["--help"], 0), (["-h"], 0), (["--frobnicate"], 2), (["--only"], 2)])
+def test_bench_arguments_are_checked_before_measuring(args: list[str], code: int) -> None:
+    """`python -m evals.bench --help` used to start the whole 15-minute bench."""
+    import subprocess
+    import sys
+
+    from app.config import PROJECT_ROOT
+
+    done = subprocess.run(
+        [sys.executable, "-m", "evals.bench", *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == code
+    assert "Usage:" in (done.stdout if code == 0 else done.stderr)
