@@ -103,6 +103,30 @@ def test_idle_pool_threads_do_not_spin() -> None:
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
 
 
+def test_runs_side_by_side_keep_each_text_in_its_row() -> None:
+    """An answer's sentences run as single-thread model runs on a small pool (half the wall time
+    of one run at a time with two threads each, a third less CPU): each row is still its text's
+    vector, the same as embedding it alone, also when several callers encode at once."""
+    import threading
+
+    options = embeddings.MiniLM.shared()._session.get_session_options()
+    assert options.intra_op_num_threads == 1
+    texts = [f"sentence {i}: retrain when the weekly PSI passes {i / 10:.1f}" for i in range(24)]
+    alone = np.vstack([embed([t]) for t in texts])
+    results: dict[int, np.ndarray] = {}
+
+    def caller(k: int) -> None:
+        results[k] = embed(texts[k:] + texts[:k])
+
+    threads = [threading.Thread(target=caller, args=(k,)) for k in (0, 5, 11)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for k, vectors in results.items():
+        assert np.array_equal(np.roll(vectors, k, axis=0), alone)
+
+
 def test_empty_text_still_embeds() -> None:
     assert embed([""]).shape == (1, DIMENSION)
     assert embed([]).shape == (0, DIMENSION)
