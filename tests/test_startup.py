@@ -118,3 +118,20 @@ def test_the_queue_runs_as_many_requests_at_once_as_the_engine_can_use() -> None
 
     assert 2 <= handlers_at_once("offline") <= 4
     assert handlers_at_once("llm") >= 8
+
+
+def test_handler_annotations_are_types_once_served() -> None:
+    """Gradio reads each handler's type hints per call; strings (postponed annotations) were
+    evaluated again on every call in the server's event loop."""
+    from app.ui.app import resolve_annotations
+
+    def answer(session_id: str, request: gr.Request = None) -> dict[str, int]:  # type: ignore[assignment]
+        return {}
+
+    with gr.Blocks() as demo:
+        box = gr.Textbox()
+        box.submit(answer, inputs=[box], outputs=[box])
+    assert isinstance(answer.__annotations__["request"], str)  # this module postpones annotations
+    assert resolve_annotations(demo) == 1
+    assert answer.__annotations__["request"] is gr.Request
+    assert resolve_annotations(demo) == 0
