@@ -16,8 +16,12 @@ from app.engines.types import Assessment, DimensionScore
 
 # Samples of one dimension this far apart (max - min) make its score low confidence.
 LOW_CONFIDENCE_SPREAD = 2
-# Temperature of the judge when it is sampled more than once (one sample: the engine's default).
+# Temperature of the judge when it is sampled more than once.
 SAMPLE_TEMPERATURE = 0.8
+# One sample is greedy: the same answer gets the same grade. (At the chat default of 0.2, with the
+# server's random seed, the small local model of the tests ran past its token limit in about 2 of
+# 7 runs of the same call.)
+SINGLE_TEMPERATURE = 0.0
 MAX_SAMPLES = 9
 
 

@@ -30,7 +30,7 @@ from app.engines.budget import (
     message_tokens,
     price_table,
 )
-from app.engines.consistency import MAX_SAMPLES, SAMPLE_TEMPERATURE, combine
+from app.engines.consistency import MAX_SAMPLES, SAMPLE_TEMPERATURE, SINGLE_TEMPERATURE, combine
 from app.engines.guard import (
     MAX_PHRASE_CHARS,
     MAX_REPLY_CHARS,
@@ -317,7 +317,7 @@ class LLMEngine:
             return self.judge_messages(request, structured)
 
         wanted = max(1, min(request.samples, MAX_SAMPLES))
-        temperature = SAMPLE_TEMPERATURE if wanted > 1 else None
+        temperature = SAMPLE_TEMPERATURE if wanted > 1 else SINGLE_TEMPERATURE
         started = time.perf_counter()
         judged: list[Assessment] = []
         runs: list[RunInfo] = []
