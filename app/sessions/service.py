@@ -122,12 +122,12 @@ class InterviewSessions:
             replayed, state = self._settle(session_id, thorough=False)
             if replayed is not None:  # a message a crash left unanswered was answered just now
                 state = self.interviewer.state(session_id)
+                last = self.db.last_turn(session_id)
             kind = "command" if command_of(text) else "answer"
-            seen = self.db.last_turn(session_id)
             # Transaction 1: the message, committed before the model is called (a crash during
             # the call loses nothing: resume replays it). Transaction 2 is _record's.
             seq = self.db.add_turn(
-                session_id, "candidate", kind, text, state.get("current"), expect_seq=seen.seq if seen else 0
+                session_id, "candidate", kind, text, state.get("current"), expect_seq=last.seq if last else 0
             )
             final: Any = None
             if stream:

@@ -110,8 +110,8 @@ class VectorCache:
                     if fresh is not None:
                         found[k] = self._vectors[k] = fresh[i]
                     self._pending.pop(k).set()
-                self._dirty = self._dirty or fresh is not None
                 if fresh is not None:
+                    self._dirty = True
                     self._schedule_save()
 
     def _schedule_save(self) -> None:
