@@ -8,8 +8,10 @@ import pytest
 
 from app.engines.features import INJECTION, content_sentences
 from app.engines.offline import OfflineEngine
+from app.interview.graph import compact_card
+from app.interview.plan import summarise
 from app.scoring.honesty import INJECTION_FLAG
-from app.scoring.scorecard import Scorecard, render_text
+from app.scoring.scorecard import Scorecard, SessionSummary, render_text
 from app.scoring.scorer import Scorer
 from app.services import Services
 
@@ -235,3 +237,22 @@ def test_the_terminal_score_line_uses_the_rubric_names(scorer: Scorer) -> None:
     show(Step(session_id="s", card=scorer.score(TERSE_FRAUD, question_id=FRAUD)), out)
     line = out.getvalue().splitlines()[0]
     assert "trade-offs" in line and "step back first" in line and "_" not in line
+
+
+def test_a_session_overall_counts_an_off_topic_answer_as_its_card_shows(
+    scorer: Scorer, corpus_services: Services
+) -> None:
+    """Item 5: one consistent overall. A session's overall is the mean of its cards' overall bands
+    (was: the rule on dimension averages, which read an off-topic card's 1 as 1.5)."""
+    fraud = (DATA / "fraud_strong.txt").read_text(encoding="utf-8")
+    pasted, own = scorer.score(fraud, question_id=FEED), scorer.score(fraud, question_id=FRAUD)
+    assert pasted.off_topic is not None and pasted.overall == 1 and own.overall >= 4
+    bank, rubric = corpus_services.bank, corpus_services.rubric
+    alone = SessionSummary.model_validate(summarise([compact_card(pasted)], rubric, bank, [FEED]))
+    assert alone.overall == 1
+    both = SessionSummary.model_validate(
+        summarise([compact_card(pasted), compact_card(own)], rubric, bank, [FEED, FRAUD])
+    )
+    assert both.overall == min(
+        max((1 + own.overall) / 2, min(both.dimensions.values())), max(both.dimensions.values())
+    )

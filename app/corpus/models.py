@@ -302,11 +302,13 @@ class OverallRule(Strict):
         total = sum(self.weights.get(d, 1.0) for d in scores)  # type: ignore[call-overload]
         return sum(self.weights.get(d, 1.0) * v for d, v in scores.items()) / total  # type: ignore[call-overload]
 
-    def session(self, averages: dict[str, float]) -> float:
-        """A session's overall: the same rule on its per-dimension averages, unrounded."""
-        value = self.combine(averages)
-        if "technical_coverage" in averages:
-            value = min(value, averages["technical_coverage"] + self.max_above_coverage)
+    def session(self, averages: dict[str, float], overalls: list[int]) -> float:
+        """A session's overall, unrounded: the mean of its answers' overall bands (what their cards
+        show, so an off-topic answer counts as its 1), kept between the lowest and the highest of
+        the session's dimension averages."""
+        value = sum(overalls) / len(overalls)
+        if averages:
+            value = min(max(value, min(averages.values())), max(averages.values()))
         return value
 
     def band(self, scores: dict[str, int]) -> int:

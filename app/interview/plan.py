@@ -146,7 +146,7 @@ def summarise(
     drills to practise (a SessionSummary, as stored).
 
     Each dimension is averaged over the answers it was scored on; the session's overall is the
-    rubric's overall rule applied to those averages (so it lies between the lowest and highest).
+    mean of the answers' overall bands, kept between the lowest and highest of those averages.
     """
     config = config or InterviewConfig()
     answered = [CompactCard.model_validate(c) for c in cards if not c.get("skipped")]
@@ -167,7 +167,7 @@ def summarise(
     return SessionSummary(
         answered=len(answered),
         dimensions=averages,
-        overall=round(rubric.overall.session(averages), 2),
+        overall=round(rubric.overall.session(averages, [c.overall for c in answered]), 2),
         best=_brief(best, bank),
         weakest=_brief(weakest, bank) if len(answered) > 1 else None,
         stages=stages,
