@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from app.engines import features as fx
 from app.engines.features import INJECTION, content_sentences
 from app.engines.offline import OfflineEngine
 from app.interview.graph import compact_card
@@ -256,3 +257,15 @@ def test_a_session_overall_counts_an_off_topic_answer_as_its_card_shows(
     assert both.overall == min(
         max((1 + own.overall) / 2, min(both.dimensions.values())), max(both.dimensions.values())
     )
+
+
+def test_a_low_step_back_never_suggests_the_answers_own_opening(corpus_services: Services) -> None:
+    """A card that marks the opening down does not say "Try opening with: <that opening>" (it did
+    for a concise feed answer whose first sentence the rubric's cues picked as the carrier)."""
+    feed = corpus_services.bank.get(FEED)
+    answer = (DATA / "feed_concise.txt").read_text(encoding="utf-8")
+    feats = fx.extract(feed, answer)
+    assert feats.evidence.get("step_back")  # the first sentence carries the rubric's cues
+    for low in (1, 2):
+        assert OfflineEngine._opening(feed, feats, low) not in answer
+    assert OfflineEngine._opening(feed, feats, 4) in answer  # a good opening is kept

@@ -270,7 +270,7 @@ class OfflineEngine:
             covered_points=covered,
             covered_spans={pid: feats.point_best_span[pid] for pid in covered},
             strengths=self._strengths(dims),
-            suggested_opening=self._opening(question, feats),
+            suggested_opening=self._opening(question, feats, scores["step_back"]),
             flags=flags,
         )
 
@@ -352,9 +352,11 @@ class OfflineEngine:
         return strengths
 
     @staticmethod
-    def _opening(question: Question, feats: fx.AnswerFeatures) -> str:
-        """Keep an opening that already states the idea; else move a buried one up, else the summary."""
-        if feats.evidence.get("step_back"):
+    def _opening(question: Question, feats: fx.AnswerFeatures, step_back: int) -> str:
+        """Keep an opening that already states the idea (step back scored 3 or more); else move a
+        buried one up, else the question's summary: never the answer's own opening sentences when
+        step back is low (the card would tell the candidate to open with what they opened with)."""
+        if step_back >= 3 and feats.evidence.get("step_back"):
             return feats.evidence["step_back"][0]
         later = [s for s in feats.spans[2:] if fx.HIGH_LEVEL.search(s) and len(fx.words(s)) <= 40]
         if later:
