@@ -465,7 +465,8 @@ def main(path: Path = WEIGHTS_FILE, team_only: bool = False) -> int:
         "id": base.id,
         "fitted_on": (
             f"dev splits: {n_team} team answers (evals/data/answers.v1.jsonl) and "
-            f"{len(examples) - n_team} blind answers (evals/data/blind.v1.jsonl) that are not "
+            f"{len(examples) - n_team} blind answers (evals/data/blind.v1.jsonl and "
+            f"blind.brief.v1.jsonl) that are not "
             f"non-answers; content: {content_note}"
         ),
         "content_fitted_on": content_note,

@@ -13,6 +13,9 @@ from app.errors import UserInputError
 
 ANSWERS = PROJECT_ROOT / "evals" / "data" / "answers.v1.jsonl"
 BLIND = PROJECT_ROOT / "evals" / "data" / "blind.v1.jsonl"
+# Short answers (45-90 words), written and labelled by the same blind procedure in a later round
+# (evals/LABELLING.md, "How the blind set was made", step 6): part of the blind set.
+BLIND_BRIEF = PROJECT_ROOT / "evals" / "data" / "blind.brief.v1.jsonl"
 SAF_CSV = PROJECT_ROOT.parent / "shared" / "datasets" / "saf" / "saf_english.csv"
 LABELS = (*DIMENSIONS, "overall")
 
@@ -33,9 +36,12 @@ class LabelledAnswer:
         return self.labels.get(key)
 
 
-def load_blind(path: Path = BLIND, split: str | None = None) -> list[LabelledAnswer]:
-    """The blind set: answers written and labelled by a separate procedure (evals/LABELLING.md)."""
+def load_blind(path: Path = BLIND, split: str | None = None, brief: bool = True) -> list[LabelledAnswer]:
+    """The blind set: answers written and labelled by a separate procedure (evals/LABELLING.md);
+    with `brief`, the short answers of the later round too (when `path` is the blind set)."""
     rows = load_answers(path, split)
+    if brief and path == BLIND and BLIND_BRIEF.exists():
+        rows += load_answers(BLIND_BRIEF, split)
     return [LabelledAnswer(**{**r.__dict__, "set_name": "blind"}) for r in rows]
 
 

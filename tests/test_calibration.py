@@ -14,13 +14,15 @@ from evals.agreement import Agreement, agreement, by_style, load_set, score_rows
 
 # Last run: docs/EVALS.md. Floors: about 0.03 under it.
 FLOORS = {
+    # Since the short answers joined the blind set (2026-12-01): its test split has 279 answers,
+    # 62 of them 45-90 words, which the scorer finds harder than the first round's 217.
     "blind": {
-        "step_back": 0.66,
+        "step_back": 0.57,
         "business_value": 0.65,
-        "clarity": 0.79,
-        "technical_coverage": 0.76,
-        "tradeoffs": 0.63,
-        "overall": 0.78,
+        "clarity": 0.73,
+        "technical_coverage": 0.72,
+        "tradeoffs": 0.58,
+        "overall": 0.76,
     },
     "team": {
         "step_back": 0.84,
@@ -31,7 +33,7 @@ FLOORS = {
         "overall": 0.86,
     },
 }
-POINT_FLOORS = {"blind": (0.71, 0.75), "team": (0.90, 0.78)}  # (precision, recall)
+POINT_FLOORS = {"blind": (0.71, 0.73), "team": (0.90, 0.80)}  # (precision, recall)
 
 
 @pytest.fixture(scope="module")
@@ -63,3 +65,11 @@ def test_keyword_dropping_and_other_question_answers_earn_no_points(figures: dic
     assert styles["keyword_drop"].points["credited"] <= 10
     assert styles["other_question"].points["credited"] <= 8
     assert styles["other_question"].off_topic["recall"] >= 0.8
+
+
+def test_short_good_answers_get_their_points(figures: dict) -> None:
+    """A decent 45-90 word answer is not read as a keyword drop: before the short answers were in
+    the fitting data, the scorer credited 46% of their labelled points (57 of 110) and scored them
+    2.3 overall on average against the labellers' 3.8."""
+    _, styles = figures["blind"]
+    assert styles["brief_good"].points["recall"] >= 0.58 and styles["brief_good"].points["precision"] >= 0.8

@@ -407,7 +407,11 @@ GENERIC = frozenset(
         "speed scalability scale complexity simple simpler cheaper faster better worse more less "
         "alternative alternatives approach option options choice choose chose would could rather "
         "instead model models system data important key main good great really overall think "
-        "basically important goal goals metric metrics engagement growth efficiency value"
+        "basically important goal goals metric metrics engagement growth efficiency value "
+        # Spelled with a hyphen, ordinals that only order a list, contractions and sizes with
+        # nothing sized: "First, I'd think about the trade-offs; the impact is big" says nothing.
+        "trade-off trade-offs first second third next finally i'd we'd i'll we'll i'm big huge "
+        "thing things"
     ).split()
 )
 
