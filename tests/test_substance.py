@@ -269,3 +269,20 @@ def test_a_low_step_back_never_suggests_the_answers_own_opening(corpus_services:
     for low in (1, 2):
         assert OfflineEngine._opening(feed, feats, low) not in answer
     assert OfflineEngine._opening(feed, feats, 4) in answer  # a good opening is kept
+
+
+def test_an_opening_of_code_states_no_idea(corpus_services: Services) -> None:
+    """The rubric's step-back anchor 1: the first sentence is already a line of code. The opening's
+    idea words leave code lines out, so the rubric's ceiling holds step back at 2 (a CV fold scored
+    a dev answer opening "class Node:" 3)."""
+    question = corpus_services.bank.get("dc-top-k-frequent-stream")
+    code_first = (
+        "def top_k(nums, k):\n    counts = Counter(nums)\n    return heapq.nlargest(k, counts, key=counts.get)\n\n"
+        "It runs in O(n log k) with a heap of size k."
+    )
+    assert fx.extract(question, code_first).features["opening_idea_words"] == 0
+    engine = OfflineEngine()
+    top = dict.fromkeys(("step_back", "business_value", "clarity", "technical_coverage", "tradeoffs"), 5)
+    assert engine.apply_floors(top, fx.extract(question, code_first).features)["step_back"] == 2
+    prose_first = "Count each value in a hash map, then keep the k most frequent in a min-heap of size k."
+    assert fx.extract(question, prose_first).features["opening_idea_words"] >= 3

@@ -426,6 +426,15 @@ def is_specific(sentence: str) -> bool:
     return len(specific_words(sentence)) >= SPECIFIC_MIN_WORDS
 
 
+# A line of code (a definition, an import, an assignment, a fence): an opening made of it states
+# no idea in words (the rubric's step-back anchor 1: "the first sentence is already ... a line of
+# code"). On the dev splits all 8 answers whose first sentence is one are labelled step back 1.
+CODE_LINE = re.compile(
+    r"^\s*(```|(class|def|import|from|for|while|if|return|with|SELECT|WITH|CREATE|INSERT)\b[^.!?]*$|"
+    r"[\w.\[\]]+\s*(=|\+=|-=)\s*\S)"
+)
+
+
 def idea_words(opening: str) -> int:
     """Specific words of an opening once its step-back cue phrases are taken out: what it says
     beyond "at a high level, the big picture is the goal, in short ..." (that says nothing)."""
@@ -452,7 +461,7 @@ def opening_features(spans: list[str], sent: np.ndarray) -> dict[str, float]:
         "first_words": float(np.log1p(len(words(first)))),
         "first_code": _rate(CODE, first, len(words(first))),
         "opening_specific": float(min(8, len(specific_words(opening)))),
-        "opening_idea_words": float(idea_words(opening)),
+        "opening_idea_words": float(idea_words(" ".join(s for s in spans[:2] if not CODE_LINE.search(s)))),
         **opening_relation(spans, sent),
     }
 
