@@ -48,7 +48,10 @@ FEATURES: dict[str, list[str]] = {
         "first_code",
         "opening_specific",
         "hedge_rate",
-        "log_words",
+        # Length capped at 60 words: uncapped, length stood in for substance (the first round's
+        # short answers were all keyword drops) and held terse, well-opened answers down.
+        # Out-of-fold on blind dev with the short answers: 0.602 -> 0.644 (team dev 0.801 -> 0.789).
+        "log_words_60",
         # Is the opening as central to the answer as what follows, and does it frame the goal
         # before any tool or number? (Detail-first openings.) Out-of-fold on blind dev, with the
         # evidence fallback: 0.671 -> 0.685 (evals/cv_dimensions.py).

@@ -15,6 +15,7 @@ from app.scoring.honesty import INJECTION_FLAG
 from app.scoring.scorecard import Scorecard, SessionSummary, render_text
 from app.scoring.scorer import Scorer
 from app.services import Services
+from evals.labelled import load_blind
 
 DATA = Path(__file__).parent / "data"
 FEED = "msd-news-feed-ranking"
@@ -286,3 +287,12 @@ def test_an_opening_of_code_states_no_idea(corpus_services: Services) -> None:
     assert engine.apply_floors(top, fx.extract(question, code_first).features)["step_back"] == 2
     prose_first = "Count each value in a hash map, then keep the k most frequent in a min-heap of size k."
     assert fx.extract(question, prose_first).features["opening_idea_words"] >= 3
+
+
+def test_an_answer_that_states_no_point_and_scores_low_gets_no_strengths(scorer: Scorer) -> None:
+    """A blind dev keyword drop with a polished opening ("At a high level this is a two-sided
+    marketplace problem ...") was praised "Led with the high-level idea" at overall 2 with no
+    point credited; such an answer has nothing to praise."""
+    row = next(r for r in load_blind(split="dev") if r.id == "D4-003")
+    card = scorer.score(row.answer, question_id=row.question_id)
+    assert card.covered_points == [] and card.overall <= 2 and card.strengths == []

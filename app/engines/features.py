@@ -509,6 +509,9 @@ def delivery_features(spans: list[str], text: str, repeated: int) -> dict[str, f
         "repeated_sentences": float(min(5, repeated)),
         "explained_rate": _rate(EXPLAINING, text, n),
         "log_words": float(np.log1p(n)),
+        # Length up to 60 words only: a one-line reply says little, but past that, length is not
+        # a sign of a better opening (the rubric: do not reward length).
+        "log_words_60": float(np.log1p(min(n, 60))),
         "over_length": max(0.0, (n - 400) / 100),
     }
 

@@ -43,6 +43,8 @@ ANSWER_TIEBREAK_MARGIN = 0.1
 # Free text: other bank questions within this similarity of the best are named on the scorecard,
 # so a user whose question sat between two bank questions can pick the one they meant.
 CLOSE_MATCH_MARGIN = 0.05
+# An answer that credits no talking point and scores overall at most this gets no strengths.
+EMPTY_ANSWER_MAX = 2
 # An answer to another problem: overall 1 (no signal for the question asked), no credit for this
 # question's content, business value or trade-offs (step back and clarity are judged on the
 # answer as written).
@@ -180,7 +182,8 @@ class Scorer:
         earns nothing, score ceilings); evidence must be quoted from the answer, or it goes, and a
         high score without any goes down to 3; dimensions that do not apply to the question's
         track are not scored; an answer to another problem is capped; overall is derived from the
-        scored dimensions by the rubric's one rule.
+        scored dimensions by the rubric's one rule; an answer that states none of the question's
+        points and scores overall 2 or less gets no strengths.
         """
         question = resolved.question
         assessment = enforce(assessment, screen_answer(question, answer, reference), question)
@@ -192,7 +195,6 @@ class Scorer:
         if resolved.no_content_basis:
             dims = [d for d in dims if d.id != "technical_coverage"]
             not_scored.append(NO_CONTENT_BASIS)
-        strengths = [] if assessment.non_answer or off_topic else self._strengths(assessment, checked)
         covered = [] if off_topic else self._covered(question, assessment, checked)
         if checked.dropped:
             flags.append(f"dropped {checked.dropped} quote(s) that do not appear in the answer")
@@ -204,6 +206,12 @@ class Scorer:
         overall = 1 if assessment.non_answer else self.rubric.overall.band(scores)
         if off_topic:
             overall = min(overall, OFF_TOPIC_MAX)
+        # Nothing to praise in an answer that stated none of the question's points and is weak
+        # overall (a keyword drop with a polished opening earned "Led with the high-level idea").
+        empty = not covered and overall <= EMPTY_ANSWER_MAX
+        strengths = (
+            [] if assessment.non_answer or off_topic or empty else self._strengths(assessment, checked)
+        )
         stage_defs = list(self.interviewer.stages.get(question.track, []))  # type: ignore[call-overload]
         stages = stage_map(stage_defs, answer, self.interviewer.version) if stage_defs else []
         move = decide(
