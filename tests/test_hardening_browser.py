@@ -44,6 +44,9 @@ MODEL_OPENING = (
     "Open with the goal. [phish me](https://evil.example/opening) ![t](https://evil.example/o.png)"
 )
 
+# The documents panel, once filled: the user's files or the empty-state line.
+LISTED = re.compile(r"No documents yet|\.(md|txt)")
+
 
 def _normal(text: str) -> str:
     return " ".join(text.split())
@@ -190,7 +193,9 @@ class TestCandidateText:
         )
         page.get_by_role("tab", name="Question bank").click()
         page.get_by_text("Your documents (job descriptions, notes)").click()
-        page.locator("input[type=file]").last.set_input_files(str(doc))
+        # The panel's content is ready once its listing is filled (files set earlier were lost).
+        expect(page.locator("#my-documents")).to_contain_text(LISTED, timeout=30_000)
+        page.locator("#doc-upload input[type=file]").set_input_files(str(doc))
         expect(page.get_by_text("Added zebra-notes.md")).to_be_visible(timeout=60_000)
         page.locator("#bank-query textarea, #bank-query input").first.fill(
             "zebra stripes quokka notes [click here](https://evil.example/phish)"

@@ -296,3 +296,16 @@ def test_an_answer_that_states_no_point_and_scores_low_gets_no_strengths(scorer:
     row = next(r for r in load_blind(split="dev") if r.id == "D4-003")
     card = scorer.score(row.answer, question_id=row.question_id)
     assert card.covered_points == [] and card.overall <= 2 and card.strengths == []
+
+
+def test_a_career_story_is_not_read_as_an_answer_to_a_technical_question(scorer: Scorer) -> None:
+    """A story about a search-ranking rebuild and its A/B test was flagged as answering the A/B-test
+    design question (overall 1). A career story is compared with career questions only."""
+    row = next(r for r in load_blind(split="dev") if r.id == "S2-039")
+    card = scorer.score(row.answer, question_id=row.question_id)
+    assert row.question_id.startswith("career-") and card.off_topic is None
+    decoy = next(
+        r for r in load_blind(split="dev") if r.id == "D3-048"
+    )  # a story for another career question
+    flagged = scorer.score(decoy.answer, question_id=decoy.question_id).off_topic
+    assert flagged is not None and flagged.question_id == "career-shipped-ml-project"

@@ -7,6 +7,7 @@ users. Another user's document or session answers "not found", exactly as an unk
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,9 @@ from app.ui import bank, documents
 ADA_JD = "# Staff ML Engineer, Zebrafinch Payments\n\nYou will own quokka fraud scoring for card payments.\n"
 BOB_JD = "# ML Engineer, Otter Maps\n\nYou will rank otter-friendly routes by travel time.\n"
 WAIT = 30_000
+
+# The documents panel, once filled: the user's files or the empty-state line.
+LISTED = re.compile(r"No documents yet|\.(md|txt)")
 
 
 def _upload(folder: Path, name: str, text: str) -> str:
@@ -175,7 +179,9 @@ def test_two_users_in_two_browsers_see_only_their_own(server: str, tmp_path: Pat
         expect(ada.locator("#card-md")).to_contain_text("Overall", timeout=WAIT)
         ada.get_by_role("tab", name="Question bank").click()
         ada.get_by_text("Your documents (job descriptions, notes)").click()
-        ada.locator("input[type=file]").last.set_input_files(str(doc))
+        # The panel's content is ready once its listing is filled (files set earlier were lost).
+        expect(ada.locator("#my-documents")).to_contain_text(LISTED, timeout=30_000)
+        ada.locator("#doc-upload input[type=file]").set_input_files(str(doc))
         expect(ada.get_by_text("Added ada-browser-jd.md")).to_be_visible(timeout=WAIT)
         sid = client(server, "ada").predict(api_name="/sessions")[0]["session_id"]
         # bob: none of it on his Progress tab, in his documents, or his focus picker

@@ -71,8 +71,20 @@ def best_other_question(answer: str, question: Question, bank: QuestionBank) -> 
     own = float(_topic_matrix([question])[0] @ vector)
     sims = matrix @ vector
     order = np.argsort(-sims)
-    best = next(int(i) for i in order if ids[int(i)] != question.id)
+    candidates = [
+        int(i) for i in order if ids[int(i)] != question.id and _comparable(question, bank.get(ids[int(i)]))
+    ]
+    if not candidates:
+        return None
+    best = candidates[0]
     return TopicMatch(ids[best], float(sims[best]), own)
+
+
+def _comparable(asked: Question, other: Question) -> bool:
+    """A career story is compared with other career questions only: the technical work a story
+    tells of is its content, not an answer to a design or theory question (on the dev splits, 8
+    of the 10 wrong flags were career stories "answering" a technical question)."""
+    return asked.track != "career_narrative" or other.track == "career_narrative"
 
 
 def seems_to_answer(

@@ -95,7 +95,9 @@ def build(services: Services, interview: InterviewTab, tabs: gr.Tabs) -> None:
 def documents_panel(services: Services, interview: InterviewTab) -> None:
     """Upload a job description or notes; an interview can then focus on it."""
     with gr.Accordion("Your documents (job descriptions, notes)", open=False) as panel:
-        upload = gr.File(label="Add a .md or .txt file", file_types=[".md", ".txt"], type="filepath")
+        upload = gr.File(
+            label="Add a .md or .txt file", file_types=[".md", ".txt"], type="filepath", elem_id="doc-upload"
+        )
         status = gr.Markdown()
         listing = gr.Markdown(elem_id="my-documents")  # filled per user when opened: names are private
 
@@ -111,4 +113,6 @@ def documents_panel(services: Services, interview: InterviewTab) -> None:
 
 
 def _names(names: list[str]) -> str:
+    if not names:
+        return "No documents yet: add a job description or your notes to search them with the bank."
     return "\n".join(f"- {views.esc(n)}" for n in names)
