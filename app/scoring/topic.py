@@ -72,12 +72,17 @@ def best_other_question(answer: str, question: Question, bank: QuestionBank) -> 
     own = float(_topic_matrix([question])[0] @ vector)
     sims = matrix @ vector
     order = np.argsort(-sims)
-    candidates = [
-        int(i) for i in order if ids[int(i)] != question.id and _comparable(question, bank.get(ids[int(i)]))
-    ]
-    if not candidates:
+    # The best fit first; stop at the first comparable question (no need to look at the rest).
+    best = next(
+        (
+            int(i)
+            for i in order
+            if ids[int(i)] != question.id and _comparable(question, bank.get(ids[int(i)]))
+        ),
+        None,
+    )
+    if best is None:
         return None
-    best = candidates[0]
     return TopicMatch(ids[best], float(sims[best]), own)
 
 
